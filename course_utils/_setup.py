@@ -1,0 +1,80 @@
+"""``course_utils.setup()``: the one call at the top of every notebook."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import random
+import warnings
+
+import numpy as np
+
+
+def available_cores() -> int:
+    """Number of CPU cores this process may run on (respects affinity masks and containers)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no sched_getaffinity
+        return os.cpu_count() or 1
+
+
+def _quiet_tensorflow() -> None:
+    # Must be set before TensorFlow is first imported: its C++ logger reads it once at load time.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # oneDNN prints a notice on every import; results differ from the reference ones only by rounding.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def _limit_threads(threads: int) -> None:
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        # Two independent ops at a time is enough for the small graphs of the course.
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    except RuntimeError:
+        # TensorFlow was already initialised (setup() called twice in one kernel): keep what it has.
+        pass
+
+
+def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> None:
+    """Prepare a notebook: seeds, quiet logs, plotting style and thread limits.
+
+    seed: seeds Python's ``random``, NumPy's global generator and Keras/TensorFlow, so every run of a
+        notebook draws the same random numbers.
+    threads: CPU threads TensorFlow may use inside one op; default all cores this process may use.
+    verbose: print one line with the versions in use.
+    """
+    _quiet_tensorflow()
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+    import keras
+    import tensorflow as tf
+
+    threads = threads or available_cores()
+    _limit_threads(threads)
+    tf.get_logger().setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+    from course_utils.plotting import setup_style
+
+    setup_style()
+    if verbose:
+        print(
+            f"course_utils {_package_version()} | Python {platform.python_version()} | "
+            f"TensorFlow {tf.__version__} | Keras {keras.__version__} | NumPy {np.__version__} | "
+            f"seed {seed} | {threads} threads"
+        )
+
+
+def _package_version() -> str:
+    from course_utils import __version__
+
+    return __version__
