@@ -22,8 +22,6 @@ def available_cores() -> int:
 def _quiet_tensorflow() -> None:
     # Must be set before TensorFlow is first imported: its C++ logger reads it once at load time.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # oneDNN prints a notice on every import; results differ from the reference ones only by rounding.
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
