@@ -58,7 +58,7 @@ def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> No
     logging.getLogger("absl").setLevel(logging.ERROR)
 
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - students call np.random.* directly
     keras.utils.set_random_seed(seed)
 
     from course_utils.plotting import setup_style

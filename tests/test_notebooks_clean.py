@@ -25,4 +25,6 @@ def test_notebook_has_no_outputs(path):
         if cell["cell_type"] != "code":
             continue
         assert cell.get("outputs") == [], f"{path.name} cell {index} has outputs: clear them"
-        assert cell.get("execution_count") is None, f"{path.name} cell {index} has an execution count"
+        assert cell.get("execution_count") is None, (
+            f"{path.name} cell {index} has an execution count"
+        )
