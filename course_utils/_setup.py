@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
@@ -23,6 +24,23 @@ def _quiet_tensorflow() -> None:
     # Must be set before TensorFlow is first imported: its C++ logger reads it once at load time.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for the duration of the block.
+
+    TensorFlow's C++ start-up notices (oneDNN, CPU features) go straight to fd 2 and ignore
+    TF_CPP_MIN_LOG_LEVEL; on a projector they look like errors. Python exceptions are unaffected.
+    """
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _limit_threads(threads: int) -> None:
@@ -49,11 +67,13 @@ def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> No
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
 
-    import keras
-    import tensorflow as tf
+    with _native_stderr_silenced():
+        import keras
+        import tensorflow as tf
 
-    threads = threads or available_cores()
-    _limit_threads(threads)
+        threads = threads or available_cores()
+        _limit_threads(threads)
+        tf.constant(0.0) + 1.0  # initialise the runtime now, while its notices are silenced
     tf.get_logger().setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
 
