@@ -484,9 +484,10 @@ def train_test_split(
 # ------------------------------------------------------------------------------------ command line
 
 
-def prefetch(progress: bool = True) -> bool:
+def prefetch(progress: bool = True, models: bool = True) -> bool:
     """Fetch and verify every dataset and image for offline use; print one line each.
 
+    models: also train (or verify) the cached course models that later notebooks reuse.
     Returns True if everything is available (the full datasets, not only fallbacks).
     """
     ok = True
@@ -507,7 +508,21 @@ def prefetch(progress: bool = True) -> bool:
         except Exception as err:  # noqa: BLE001 - report every failure, keep going
             ok = False
             print(f"  MISSING  {name:<14} {err}")
+    if models:
+        _prefetch_models(progress)
     return ok
+
+
+def _prefetch_models(progress: bool) -> None:
+    # Imported here: the models need TensorFlow, which the data layer itself does not.
+    import course_utils
+    from course_utils import models as course_models
+
+    course_utils.setup(verbose=False)
+    for name in course_models.COURSE_CNN_RECIPES:
+        course_models.course_cnn(name, verbose=progress)
+        info = course_models.course_cnn_info(name)
+        print(f"  ok       course CNN {name}: test accuracy {info['test_accuracy']:.2%}")
 
 
 def status() -> None:
@@ -523,12 +538,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m course_utils.data", description=__doc__.split("\n")[0]
     )
     parser.add_argument("command", choices=["prefetch", "status"])
+    parser.add_argument("--no-models", action="store_true", help="prefetch data only, train no model")
     args = parser.parse_args(argv)
     if args.command == "status":
         status()
         return 0
     print(f"Prefetching into {keras_home()} (Keras datasets) and {cache_dir()} ...")
-    ok = prefetch()
+    ok = prefetch(models=not args.no_models)
     print(
         "Everything is cached: this machine can run the notebooks offline."
         if ok

@@ -348,3 +348,10 @@ def test_status_command_runs(capsys, caches):
     assert data.main(["status"]) == 0
     out = capsys.readouterr().out
     assert "mnist" in out and "fashion-mnist" in out
+
+
+def test_prefetch_offline_reports_what_is_missing(capsys, caches, offline):
+    assert data.prefetch(progress=False, models=False) is False
+    out = capsys.readouterr().out
+    assert "MISSING  mnist " in out and "ok       mnist-subset" in out
+    assert "ok       camera" in out
