@@ -55,28 +55,18 @@ def assert_matches(ours: np.ndarray, reference: np.ndarray) -> None:
 
 # 1D sides up to 80 and 2D sides up to 10 produce kernels with more than 49 taps, so both the
 # tap loop and the FFT path are exercised.
+# Largest side per dimension: keeps examples fast while kernels stay both small and large.
+CORRELATE_BY_NDIM = {1: (K.correlate1d, 80), 2: (K.correlate2d, 10), 3: (K.correlate3d, 5)}
+
+
+@pytest.mark.parametrize("ndim", sorted(CORRELATE_BY_NDIM))
 @pytest.mark.parametrize("mode", MODES)
 @PROPERTY_SETTINGS
 @given(data=st.data())
-def test_correlate1d_matches_scipy(mode, data):
-    x, w = data.draw(signal_and_kernel(1, mode, max_side=80))
-    assert_matches(K.correlate1d(x, w, mode), scipy.signal.correlate(x, w, mode))
-
-
-@pytest.mark.parametrize("mode", MODES)
-@PROPERTY_SETTINGS
-@given(data=st.data())
-def test_correlate2d_matches_scipy(mode, data):
-    x, w = data.draw(signal_and_kernel(2, mode, max_side=10))
-    assert_matches(K.correlate2d(x, w, mode), scipy.signal.correlate(x, w, mode))
-
-
-@pytest.mark.parametrize("mode", MODES)
-@PROPERTY_SETTINGS
-@given(data=st.data())
-def test_correlate3d_matches_scipy(mode, data):
-    x, w = data.draw(signal_and_kernel(3, mode, max_side=5))
-    assert_matches(K.correlate3d(x, w, mode), scipy.signal.correlate(x, w, mode))
+def test_correlate_matches_scipy(ndim, mode, data):
+    correlate, max_side = CORRELATE_BY_NDIM[ndim]
+    x, w = data.draw(signal_and_kernel(ndim, mode, max_side=max_side))
+    assert_matches(correlate(x, w, mode), scipy.signal.correlate(x, w, mode))
 
 
 @pytest.mark.parametrize("mode", MODES)
