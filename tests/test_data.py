@@ -17,10 +17,12 @@ REQUIRED_IMAGES = ["camera", "brick", "grass", "gravel", "coins", "page", "text"
 
 @pytest.fixture
 def caches(tmp_path, monkeypatch):
-    """Point both caches at empty temporary folders."""
+    """Point both caches at empty temporary folders, and forget datasets loaded by earlier tests."""
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "course"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    return tmp_path
+    data.clear_memory_cache()
+    yield tmp_path
+    data.clear_memory_cache()
 
 
 @pytest.fixture
@@ -216,6 +218,7 @@ def test_mnist_offline_uses_real_subset(caches, offline, capsys):
 
 def test_mnist_subset_split_is_deterministic_and_disjoint():
     (a_train, _), (a_test, _) = data.load_mnist(source="subset", verbose=False)
+    data.clear_memory_cache()
     (b_train, _), (b_test, _) = data.load_mnist(source="subset", verbose=False)
     np.testing.assert_array_equal(a_test, b_test)
     train_rows = {row.tobytes() for row in a_train}
@@ -225,6 +228,14 @@ def test_mnist_subset_split_is_deterministic_and_disjoint():
 def test_mnist_full_offline_raises_with_instructions(caches, offline):
     with pytest.raises(data.DatasetUnavailable, match="prefetch"):
         data.load_mnist(source="full")
+
+
+def test_loaders_return_fresh_copies():
+    (x, y), _ = data.load_mnist(source="subset", verbose=False)
+    x[:] = 0.0
+    y[:] = -1
+    (x2, y2), _ = data.load_mnist(source="subset", verbose=False)
+    assert x2.max() == 1.0 and y2.min() == 0  # a caller's in-place edit does not leak into the next load
 
 
 def test_mnist_rejects_unknown_source():
