@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from course_utils import kernels, plotting
+from course_utils import data, kernels, plotting
 
 
 def shown(view: Callable[..., Figure]) -> Callable[..., None]:
@@ -179,4 +181,270 @@ def edge_view(img, theta: float = 30.0, size: int = 3) -> Figure:
     ax_response.set_axis_off()
     ax_response.set_title(f"response to the θ={theta:g}° kernel")
     fig.colorbar(image, ax=ax_response, shrink=0.8)
+    return fig
+
+
+# --- 02 Keras synthetic demo
+
+DATASETS_2D = ("rings", "xor", "spirals")
+MAX_HIDDEN_UNITS = 8
+
+# The slide's fit is epochs=30, batch_size=100. Our 420 training points make only 5 batches of 100
+# per epoch, too few Adam steps for sigmoid units to settle; batches of 20 give 630 steps in the
+# same 30 epochs, and a step size of 0.05 (Adam's default 0.001 suits big networks on big data)
+# converges there reliably.
+SYNTHETIC_EPOCHS = 30
+SYNTHETIC_BATCH_SIZE = 20
+SYNTHETIC_LEARNING_RATE = 0.05
+SYNTHETIC_POINTS = 600
+SYNTHETIC_TEST_FRACTION = 0.3
+
+
+class Trained2D(NamedTuple):
+    """A classifier trained on one of the 2D datasets, with its data split and held-out score.
+
+    model: the trained Keras model (2 inputs -> 2 softmax outputs). x_train, x_test: (n, 2)
+    float32 points; y_train, y_test: (n,) int64 labels in {0, 1}. test_accuracy: fraction of
+    held-out points classified correctly. seconds: wall time of ``model.fit``.
+    """
+
+    model: Any
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    test_accuracy: float
+    seconds: float
+
+
+def _check_dataset_2d(dataset: str) -> str:
+    if dataset not in DATASETS_2D:
+        raise ValueError(f"unknown 2D dataset {dataset!r}; choose one of {DATASETS_2D}")
+    return dataset
+
+
+def _check_count(value, name: str, maximum: int | None = None) -> int:
+    """An int >= 1 (and <= maximum if given)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {name}={value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {name}={value}")
+    return int(value)
+
+
+def train_2d_classifier(
+    dataset: str,
+    hidden: int | Sequence[int] = 4,
+    activation: str = "sigmoid",
+    seed: int = 0,
+    *,
+    learning_rate: float = SYNTHETIC_LEARNING_RATE,
+    epochs: int = SYNTHETIC_EPOCHS,
+    n_points: int = SYNTHETIC_POINTS,
+) -> Trained2D:
+    """Train the lecture's dense network on a 2D dataset; cached, so a repeated call is instant.
+
+    The same steps as the notebook's explicit Keras code: ``data.make_2d_dataset(dataset,
+    n_points, seed=seed)``, a 70 / 30 train / held-out split, ``models.build_mlp(2, hidden, 2,
+    activation)`` (Input -> Dense hidden layers -> Dense softmax), Adam with ``learning_rate``,
+    ``fit(epochs=epochs, batch_size=SYNTHETIC_BATCH_SIZE)``, all seeded with ``seed``.
+
+    Args:
+        dataset: "rings", "xor" or "spirals".
+        hidden: units per hidden layer, e.g. 4, (8, 8); () for logistic regression.
+        activation: activation of the hidden layers ("sigmoid", "tanh", "relu", ...).
+        seed: seeds the data, the split, the initial weights and the batch order.
+        learning_rate, epochs, n_points: training budget and data size (tests use tiny ones).
+
+    Returns:
+        A :class:`Trained2D`. The model is shared by every call with the same arguments: do not
+        train it further.
+    """
+    dataset = _check_dataset_2d(dataset)
+    hidden = (hidden,) if isinstance(hidden, (int, np.integer)) else tuple(hidden)
+    for units in hidden:
+        _check_count(units, "hidden layer size")
+    epochs = _check_count(epochs, "epochs")
+    return _train_2d_cached(dataset, tuple(int(h) for h in hidden), activation, int(seed),
+                            float(learning_rate), epochs, int(n_points))
+
+
+@functools.lru_cache(maxsize=64)
+def _train_2d_cached(dataset: str, hidden: tuple[int, ...], activation: str, seed: int,
+                     learning_rate: float, epochs: int, n_points: int) -> Trained2D:
+    # Imported here so that notebooks whose widgets need no Keras do not pay for loading TensorFlow.
+    import keras
+
+    from course_utils import models
+
+    x, y = data.make_2d_dataset(dataset, n=n_points, seed=seed)
+    (x_train, y_train), (x_test, y_test) = data.train_test_split(
+        x, y, test_fraction=SYNTHETIC_TEST_FRACTION, seed=seed)
+    keras.utils.set_random_seed(seed)
+    model = models.build_mlp(2, hidden, 2, activation=activation, name=f"mlp_{dataset}")
+    # One execution per epoch instead of one per batch: the same updates (identical weights) for
+    # about a third less time, since these batches are too small to hide Python's overhead.
+    steps_per_epoch = math.ceil(len(x_train) / SYNTHETIC_BATCH_SIZE)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=steps_per_epoch)
+    start = time.perf_counter()
+    model.fit(x_train, y_train, epochs=epochs, batch_size=SYNTHETIC_BATCH_SIZE, verbose=0)
+    seconds = time.perf_counter() - start
+    accuracy = float(np.mean(predicted_classes(model, x_test) == y_test))
+    return Trained2D(model, x_train, y_train, x_test, y_test, accuracy, seconds)
+
+
+def predicted_classes(model, x: np.ndarray) -> np.ndarray:
+    """(n,) argmax classes of a Keras classifier for a batch x of (n, ...) inputs.
+
+    Calls the model directly (no ``predict``): for the small batches of the widgets this skips
+    tracing a predict function for every new model.
+    """
+    return np.asarray(model(np.asarray(x), training=False)).argmax(axis=1)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function 1 / (1 + exp(-z)), elementwise, without overflow warnings."""
+    z = np.asarray(z, dtype=np.float64)
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def hidden_unit_titles(weights: np.ndarray, biases: np.ndarray) -> list[str]:
+    """Per unit, its formula σ(w1·x1 + w2·x2 + b) with the weights to one decimal.
+
+    weights: (2, n_units) first-layer kernel; biases: (n_units,).
+    """
+    return [f"unit {j + 1}: σ({w1:+.1f}x₁ {w2:+.1f}x₂ {b:+.1f})"
+            for j, (w1, w2, b) in enumerate(zip(weights[0], weights[1], biases, strict=True))]
+
+
+def hidden_units_view(dataset: str = "rings", n_hidden: int = 4, seed: int = 0, *,
+                      epochs: int = SYNTHETIC_EPOCHS, n_points: int = SYNTHETIC_POINTS) -> Figure:
+    """The slide's network with ``n_hidden`` sigmoid units: each unit's map and their combination.
+
+    Trains (or takes from the cache of :func:`train_2d_classifier`) 2 -> n_hidden sigmoid ->
+    2 softmax on ``dataset``. Each small panel is one hidden unit's activation
+    σ(w·x + b) over the plane, from the layer's own weights: a soft half-plane whose edge
+    w·x + b = 0 is drawn dashed. The big panel is the output layer's decision region, with the
+    held-out points and the held-out accuracy.
+
+    Args:
+        dataset: "rings", "xor" or "spirals".
+        n_hidden: number of hidden units, 1..MAX_HIDDEN_UNITS.
+        seed: seed of the data and of the training.
+        epochs, n_points: training budget and data size (defaults: the notebook's).
+
+    Returns:
+        Figure: the decision-region Axes first, then one Axes per hidden unit (plus colour bars).
+    """
+    dataset = _check_dataset_2d(dataset)
+    n_hidden = _check_count(n_hidden, "n_hidden", MAX_HIDDEN_UNITS)
+    trained = train_2d_classifier(dataset, n_hidden, "sigmoid", seed, epochs=epochs,
+                                  n_points=n_points)
+    weights, biases = trained.model.get_layer("hidden").get_weights()
+    x, y = trained.x_test, trained.y_test
+
+    nrows = 1 if n_hidden == 1 else 2 if n_hidden <= 4 else 3
+    ncols = math.ceil(n_hidden / nrows)
+    fig = plt.figure(figsize=(6.0 + 2.9 * ncols, 6.0), layout="constrained")
+    grid = fig.add_gridspec(nrows, 2 * ncols + 2)
+    ax_region = fig.add_subplot(grid[:, :2])
+    plotting.plot_decision_regions(
+        _ProbabilityModel(trained.model), x, y, ax=ax_region, resolution=150,
+        title=f"{dataset}: {n_hidden} sigmoid hidden unit{'s' if n_hidden > 1 else ''}\n"
+              f"held-out accuracy {trained.test_accuracy:.1%}")
+    for j, title in enumerate(hidden_unit_titles(weights, biases)):
+        row, col = divmod(j, ncols)
+        ax = fig.add_subplot(grid[row, 2 + 2 * col:4 + 2 * col])
+        w, b = weights[:, j], biases[j]
+        plotting.plot_field(x, y, lambda p, w=w, b=b: sigmoid(p @ w + b), ax=ax, resolution=100)
+        ax.get_legend().remove()
+        ax.set_title(title, fontsize=10)
+        _draw_line(ax, w, b)
+    return fig
+
+
+class _ProbabilityModel:
+    """Duck-typed view of a Keras classifier for plotting: ``predict_proba`` by a direct call."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def predict_proba(self, points: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model(points, training=False))
+
+
+def _draw_line(ax, w: np.ndarray, b: float) -> None:
+    """Dashed line w·x + b = 0 across the Axes' current limits (where a sigmoid unit is 0.5)."""
+    if not np.any(w):
+        return
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    if abs(w[1]) >= abs(w[0]):
+        xs = np.array([x0, x1])
+        ys = -(w[0] * xs + b) / w[1]
+    else:
+        ys = np.array([y0, y1])
+        xs = -(w[1] * ys + b) / w[0]
+    ax.plot(xs, ys, "k--", linewidth=1.2)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+
+
+# --- 03 Keras MNIST demo
+
+
+def _model_input(model, image: np.ndarray) -> np.ndarray:
+    """One image as a batch of one in the model's input shape (a dense net takes the flat vector)."""
+    shape = getattr(model, "input_shape", None)
+    if shape is None:
+        return image[None]
+    shape = tuple(shape[1:])
+    if math.prod(shape) != image.size:
+        raise ValueError(f"the image has shape {image.shape} ({image.size} values) but the model "
+                         f"takes inputs of shape {shape}")
+    return image.reshape((1, *shape))
+
+
+def prediction_view(model, images, labels, index: int = 0,
+                    class_names: Sequence[str] | None = None) -> Figure:
+    """One test image next to the model's predicted class probabilities.
+
+    Args:
+        model: a classifier whose ``predict(batch, verbose=0)`` returns (1, k) probabilities,
+            e.g. a Keras softmax model. The image is reshaped to the model's ``input_shape``
+            (a dense network takes the flattened 784-vector).
+        images: (N, H, W) or (N, H, W, 1) images in [0, 1].
+        labels: (N,) true classes.
+        index: which image, 0..N-1.
+        class_names: one name per class (default "0", "1", ...).
+
+    Returns:
+        Figure with 2 Axes: the image, titled with its index and true label, and the bar chart of
+        :func:`plotting.plot_probabilities` (predicted bar green if right, red if wrong).
+    """
+    images, labels = np.asarray(images), np.asarray(labels).ravel()
+    if images.ndim not in (3, 4) or len(images) != len(labels):
+        raise ValueError(f"need (N, H, W) or (N, H, W, 1) images and N labels, got images of shape "
+                         f"{images.shape} and {len(labels)} labels")
+    if (isinstance(index, bool) or not isinstance(index, (int, np.integer))
+            or not 0 <= index < len(images)):
+        raise ValueError(f"index must be an int in 0..{len(images) - 1} (there are {len(images)} "
+                         f"images), got index={index!r}")
+    image, label = images[index], int(labels[index])
+    probs = np.asarray(model.predict(_model_input(model, image), verbose=0))[0]
+    predicted = int(probs.argmax())
+    names = [str(i) for i in range(len(probs))] if class_names is None else list(class_names)
+    fig, (ax_image, ax_probs) = plt.subplots(1, 2, figsize=(8.5, 4.2), width_ratios=[1, 1.3],
+                                             layout="constrained")
+    ax_image.imshow(np.squeeze(image), cmap=plotting.IMAGE_CMAP, vmin=0.0, vmax=1.0)
+    ax_image.set_axis_off()
+    ax_image.set_title(f"test image {index}: true {names[label]}")
+    title = f"predicted {names[predicted]} ({probs[predicted]:.0%})"
+    if predicted == label:
+        title += ": right"
+    else:
+        title += f": wrong, true {names[label]} has {probs[label]:.0%}"
+    plotting.plot_probabilities(probs, class_names=names, true_label=label, ax=ax_probs,
+                                title=title)
     return fig
