@@ -2,8 +2,9 @@
 
 * ``edge_similarity`` / ``edge_likeness``: how much a filter looks like an oriented edge detector
   (the lecture: "lots of edge detectors in the first layer!").
-* ``shift_images`` / ``shift_sensitivity``: how much a representation changes when the input moves
-  by a pixel or two (the lecture: pooling "improves shift-invariance").
+* ``shift_images`` / ``rotate_images``: fixed, deterministic moves of a batch of images.
+* ``shift_sensitivity``: how much a representation changes when the input moves by a pixel or two
+  (the lecture: pooling "improves shift-invariance").
 
 Everything is NumPy; a network enters only through a ``feature_fn`` callable, so these functions
 work with any Keras model (e.g. ``lambda x: models.activations(model, x, ["pool1"])["pool1"]``).
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
+from scipy import ndimage
 
 from course_utils.kernels import directional_edge_kernel
 
@@ -22,6 +24,7 @@ __all__ = [
     "EDGE_ANGLES",
     "edge_similarity",
     "edge_likeness",
+    "rotate_images",
     "shift_images",
     "shift_sensitivity",
 ]
@@ -129,6 +132,18 @@ def shift_images(images, dy: int, dx: int) -> np.ndarray:
     cols_dst = slice(max(dx, 0), width + min(dx, 0))
     out[:, rows_dst, cols_dst] = x[:, rows_src, cols_src]
     return out
+
+
+def rotate_images(images, degrees: float) -> np.ndarray:
+    """Rotate every image of a batch about its centre by ``degrees`` counter-clockwise (as shown).
+
+    images: (N, H, W, C) float array. Bilinear interpolation; corners moving in are black (0); the
+    image keeps its size. Returns an array of the same shape and dtype.
+    """
+    x = _as_batch(images)
+    rotated = ndimage.rotate(x, degrees, axes=(1, 2), reshape=False, order=1, mode="constant",
+                             cval=0.0)
+    return rotated.astype(x.dtype, copy=False)
 
 
 def _relative_change(reference: np.ndarray, shifted: np.ndarray) -> np.ndarray:

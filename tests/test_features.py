@@ -96,11 +96,24 @@ def test_shift_images_moves_content_and_fills_with_zeros():
     np.testing.assert_array_equal(features.shift_images(x, 0, 0), x)
 
 
+def test_rotation_is_counter_clockwise_about_the_centre():
+    x = np.zeros((2, 11, 11, 1), dtype=np.float32)
+    x[:, 1, 5, 0] = 1.0  # above the centre (5, 5)
+    np.testing.assert_array_equal(np.argwhere(features.rotate_images(x, 90)[0, ..., 0] > 0.5),
+                                  [[5, 1]])  # a quarter turn counter-clockwise: left of centre
+    np.testing.assert_array_equal(np.argwhere(features.rotate_images(x, -90)[0, ..., 0] > 0.5),
+                                  [[5, 9]])
+    np.testing.assert_allclose(features.rotate_images(x, 360), x, atol=1e-5)
+    assert features.rotate_images(x, 30).dtype == np.float32
+
+
 def test_shift_images_rejects_bad_input():
     with pytest.raises(ValueError, match="NHWC"):
         features.shift_images(np.zeros((4, 4)), 1, 0)
     with pytest.raises(ValueError, match="out of view"):
         features.shift_images(np.zeros((1, 4, 4, 1)), 0, -4)
+    with pytest.raises(ValueError, match="NHWC"):
+        features.rotate_images(np.zeros((28, 28)), 10)
 
 
 def blobs(n=6, side=16, seed=4):
