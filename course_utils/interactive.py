@@ -285,9 +285,7 @@ def _train_2d_cached(dataset: str, hidden: tuple[int, ...], activation: str, see
     # One execution per epoch instead of one per batch: the same updates (identical weights) for
     # about a third less time, since these batches are too small to hide Python's overhead.
     steps_per_epoch = math.ceil(len(x_train) / SYNTHETIC_BATCH_SIZE)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=steps_per_epoch)
+    models.compile_classifier(model, learning_rate, steps_per_execution=steps_per_epoch)
     start = time.perf_counter()
     model.fit(x_train, y_train, epochs=epochs, batch_size=SYNTHETIC_BATCH_SIZE, verbose=0)
     seconds = time.perf_counter() - start

@@ -264,18 +264,21 @@ LearningRate = float | keras.optimizers.schedules.LearningRateSchedule
 
 
 def compile_classifier(model: keras.Model, learning_rate: LearningRate = 1e-3,
-                       optimizer: str | keras.optimizers.Optimizer = "adam") -> keras.Model:
+                       optimizer: str | keras.optimizers.Optimizer = "adam",
+                       **compile_kwargs) -> keras.Model:
     """Compile a softmax classifier with sparse categorical cross-entropy and accuracy; returns it.
 
     Labels are integer classes (N,). optimizer: "adam", "adamw", "sgd" or "rmsprop" (created with
     ``learning_rate``, a number or a schedule), or a ready ``keras.optimizers.Optimizer``.
+    compile_kwargs: passed on to ``model.compile`` (e.g. ``steps_per_execution``).
     """
     if isinstance(optimizer, str):
         if optimizer.lower() not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {sorted(OPTIMIZERS)} "
                              "or pass a keras.optimizers.Optimizer")
         optimizer = OPTIMIZERS[optimizer.lower()](learning_rate=learning_rate)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  **compile_kwargs)
     return model
 
 

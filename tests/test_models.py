@@ -341,3 +341,9 @@ def test_training_epochs_grow_for_small_training_sets():
 def test_course_recipes_build(dataset):
     model = models.build_cnn(**models.COURSE_CNN_RECIPES[dataset]["architecture"])
     assert model.output_shape == (None, 10)
+
+
+def test_compile_classifier_passes_extra_compile_arguments():
+    model = models.compile_classifier(models.build_mlp(2, (), 2), 0.01, steps_per_execution=5)
+    assert model.steps_per_execution == 5
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
