@@ -43,6 +43,21 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
+# Warnings that third-party code raises about its own internals on every run, which a student can
+# neither act on nor avoid. Everything else (above all, warnings about the student's own code) shows.
+_LIBRARY_NOISE = (
+    # Keras converts tensors with np.array(x, copy=False) under NumPy 2 (keras/backend/.../core.py).
+    (DeprecationWarning, r"__array__ implementation doesn't accept a copy keyword"),
+    # Keras compares the names of a functional model's inputs with those of the tensors passed.
+    (UserWarning, r"The structure of `inputs` doesn't match the expected structure"),
+)
+
+
+def _ignore_library_noise() -> None:
+    for category, message in _LIBRARY_NOISE:
+        warnings.filterwarnings("ignore", message=message, category=category)
+
+
 def _limit_threads(threads: int) -> None:
     import tensorflow as tf
 
@@ -64,8 +79,7 @@ def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> No
     verbose: print one line with the versions in use.
     """
     _quiet_tensorflow()
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
+    _ignore_library_noise()
 
     with _native_stderr_silenced():
         import keras
@@ -93,6 +107,9 @@ def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> No
 
 
 def _package_version() -> str:
-    from course_utils import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
-    return __version__
+    try:
+        return version("course_utils")
+    except PackageNotFoundError:
+        return "(not installed)"

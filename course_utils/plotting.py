@@ -25,6 +25,7 @@ from typing import Any
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+import sklearn.metrics
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
@@ -279,7 +280,7 @@ def show_kernel(
     annotate: bool | None = None,
     fmt: str | None = None,
     title: str | None = None,
-) -> Figure | Axes:
+) -> Figure:
     """Show a convolution kernel as a heat map in ``SIGNED_CMAP`` with zero in white.
 
     w: (k,) or (kh, kw) array; a 1D kernel is shown as one row.
@@ -287,7 +288,7 @@ def show_kernel(
         annotations a colour bar gives the scale.
     fmt: format spec of the values; default ".0f" for integer-valued kernels, else ".2f".
 
-    Returns the new Figure, or ``ax`` when one is given.
+    Returns the Figure (the new one, or the one ``ax`` belongs to).
     """
     w = np.asarray(w, dtype=np.float64)
     if w.ndim == 1:
@@ -310,7 +311,7 @@ def show_kernel(
         fig.colorbar(im, ax=axes, shrink=0.8)
     if title:
         axes.set_title(title)
-    return fig if ax is None else ax
+    return fig
 
 
 def compare(
@@ -358,13 +359,13 @@ def plot_signals(
     signals: Mapping[str, Any],
     ax: Axes | None = None,
     title: str | None = None,
-) -> Figure | Axes:
+) -> Figure:
     """Overlay 1D signals over a common axis, with a legend.
 
     t: (n,) sample positions (e.g. time).
     signals: {legend label: (n,) values}, drawn in order (draw the noisy signal first).
 
-    Returns the new Figure, or ``ax`` when one is given.
+    Returns the Figure (the new one, or the one ``ax`` belongs to).
     """
     t = np.asarray(t)
     if t.ndim != 1:
@@ -382,7 +383,7 @@ def plot_signals(
     axes.legend()
     if title:
         axes.set_title(title)
-    return fig if ax is None else ax
+    return fig
 
 
 def plot_history(
@@ -423,6 +424,43 @@ def plot_history(
         ax.legend()
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def compare_runs(runs: Mapping[str, tuple[Any, Any]], xlabel: str = "step", ylabel: str = "accuracy",
+                 target: float | None = None, ax: Axes | None = None,
+                 title: str | None = None) -> Figure:
+    """Overlay one curve per run, with a legend; optionally a dashed line at ``target`` and a dot
+    where each run first reaches it.
+
+    runs: {legend label: (x (n,), y (n,))}, drawn in order; x strictly increasing (optimizer steps
+        or epochs), y the measured value.
+    Returns the Figure (the new one, or the one ``ax`` belongs to).
+    """
+    if not runs:
+        raise ValueError("runs is empty; pass at least one {label: (x, y)} entry")
+    checked = {label: tuple(np.asarray(c, dtype=np.float64) for c in curve)
+               for label, curve in runs.items()}
+    for label, (x, y) in checked.items():
+        if x.ndim != 1 or x.shape != y.shape or np.any(np.diff(x) <= 0):
+            raise ValueError(f"run {label!r} is not a curve: need (x, y), two (n,) arrays with x "
+                             f"strictly increasing; got shapes {x.shape} and {y.shape}")
+    fig, axes = _axes_for(ax, (7.5, 4.0))
+    for label, (x, y) in checked.items():
+        (line,) = axes.plot(x, y, label=label)
+        first = np.flatnonzero(y >= target)[:1] if target is not None else []
+        if len(first):
+            axes.plot(x[first], y[first], "o", color=line.get_color(), markersize=7)
+    if target is not None:
+        axes.axhline(target, color="gray", linestyle="--", linewidth=1,
+                     label=f"target {target:.0%}" if target <= 1 else f"target {target}")
+    if all(np.all(x == np.round(x)) for x, _ in checked.values()):
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps and epochs are whole
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.legend()
+    if title:
+        axes.set_title(title)
     return fig
 
 
@@ -566,7 +604,7 @@ def plot_decision_regions(
     resolution: int = 200,
     padding: float = 0.5,
     title: str | None = None,
-) -> Figure | Axes:
+) -> Figure:
     """Colour the plane by a classifier's predicted class and scatter the labelled points on top.
 
     model: scikit-learn classifier (``predict_proba`` if it has one, else ``predict``) or
@@ -578,7 +616,7 @@ def plot_decision_regions(
     Region colours fade towards white where the model is unsure (when it gives probabilities);
     the decision boundary is drawn in black. The class image is the AxesImage labelled
     ``PREDICTED_CLASS_LABEL``; its pixels hold indices into the sorted union of true and
-    predicted classes. Returns the new Figure, or ``ax`` when one is given.
+    predicted classes. Returns the Figure (the new one, or the one ``ax`` belongs to).
     """
     X, y = _check_points(X, y)
     xx, yy, points = grid_over(X, resolution, padding)
@@ -598,7 +636,7 @@ def plot_decision_regions(
     _scatter_classes(axes, X, y, classes)
     if title:
         axes.set_title(title)
-    return fig if ax is None else ax
+    return fig
 
 
 def plot_field(
@@ -610,7 +648,7 @@ def plot_field(
     cmap: str | None = None,
     resolution: int = 200,
     padding: float = 0.5,
-) -> Figure | Axes:
+) -> Figure:
     """Draw a scalar function over the plane as a heat map, with the labelled points on top.
 
     X: (n, 2) points; y: (n,) their labels.
@@ -619,7 +657,7 @@ def plot_field(
         (0..1 for values in [0, 1], such as sigmoid outputs, so units can be compared).
     resolution, padding: see :func:`grid_over`.
 
-    Returns the new Figure, or ``ax`` when one is given.
+    Returns the Figure (the new one, or the one ``ax`` belongs to).
     """
     X, y = _check_points(X, y)
     xx, yy, points = grid_over(X, resolution, padding)
@@ -640,7 +678,7 @@ def plot_field(
     _scatter_classes(axes, X, y, np.unique(y))
     if title:
         axes.set_title(title)
-    return fig if ax is None else ax
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -658,30 +696,6 @@ def _as_labels(y: Any, name: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
-    """Counts of (true class, predicted class) pairs.
-
-    y_true, y_pred: (n,) integer labels in 0..n_classes-1.
-    n_classes: default ``max label + 1``.
-
-    Returns an (n_classes, n_classes) int64 array; entry [i, j] counts samples of class i
-    predicted as j.
-    """
-    t = _as_labels(y_true, "y_true")
-    p = _as_labels(y_pred, "y_pred")
-    if len(t) != len(p):
-        raise ValueError(f"y_true has {len(t)} labels but y_pred has {len(p)}; they must match")
-    if n_classes is None:
-        if t.size == 0:
-            raise ValueError("no labels given; pass n_classes to get an all-zero matrix")
-        n_classes = int(max(t.max(), p.max())) + 1
-    largest = max(t.max(initial=0), p.max(initial=0))
-    if n_classes < 1 or largest >= n_classes:
-        raise ValueError(f"labels go up to {largest}, which does not fit n_classes={n_classes}")
-    counts = np.bincount(t * n_classes + p, minlength=n_classes * n_classes)
-    return counts.reshape(n_classes, n_classes)
-
-
 def plot_confusion(
     y_true: Any,
     y_pred: Any,
@@ -689,17 +703,24 @@ def plot_confusion(
     normalize: bool = False,
     ax: Axes | None = None,
     title: str | None = None,
-) -> Figure | Axes:
+) -> Figure:
     """Show the confusion matrix (rows: true class, columns: predicted) with values in the cells.
 
     y_true, y_pred: (n,) integer labels.
     class_names: one name per class; fixes the number of classes.
     normalize: divide each row by its count, so the diagonal is the per-class recall.
 
-    Returns the new Figure, or ``ax`` when one is given.
+    Returns the Figure (the new one, or the one ``ax`` belongs to).
     """
-    n_classes = None if class_names is None else len(class_names)
-    cm = confusion_matrix(y_true, y_pred, n_classes)
+    t, p = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
+    if len(t) != len(p) or len(t) == 0:
+        raise ValueError(f"y_true and y_pred must be non-empty and equally long, got {len(t)} and "
+                         f"{len(p)} labels")
+    n_classes = int(max(t.max(), p.max())) + 1 if class_names is None else len(class_names)
+    if max(t.max(), p.max()) >= n_classes:
+        raise ValueError(f"labels go up to {max(t.max(), p.max())}, more than the "
+                         f"{n_classes} class names")
+    cm = sklearn.metrics.confusion_matrix(t, p, labels=np.arange(n_classes))
     if normalize:
         totals = cm.sum(axis=1, keepdims=True)
         values = cm / np.maximum(totals, 1)
@@ -717,7 +738,7 @@ def plot_confusion(
     axes.set_ylabel("true")
     if title:
         axes.set_title(title)
-    return fig if ax is None else ax
+    return fig
 
 
 def plot_probabilities(
@@ -726,7 +747,7 @@ def plot_probabilities(
     true_label: int | None = None,
     ax: Axes | None = None,
     title: str | None = None,
-) -> Figure | Axes:
+) -> Figure:
     """Horizontal bar chart of one prediction's class probabilities, class 0 at the top.
 
     probs: (k,) or (1, k) probabilities in [0, 1] (apply softmax to logits first).
@@ -734,7 +755,7 @@ def plot_probabilities(
 
     The predicted (argmax) bar is ``PREDICTED_COLOR`` when the truth is unknown, else
     ``CORRECT_COLOR`` if right and ``WRONG_COLOR`` if wrong; the true class's bar is
-    ``CORRECT_COLOR``; the others are ``BAR_COLOR``. Returns the new Figure, or ``ax`` when given.
+    ``CORRECT_COLOR``; the others are ``BAR_COLOR``. Returns the Figure (the new one, or ``ax``'s).
     """
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim == 2 and p.shape[0] == 1:
@@ -768,7 +789,7 @@ def plot_probabilities(
     axes.set_xlabel("probability")
     if title:
         axes.set_title(title)
-    return fig if ax is None else ax
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,11 @@
 
 import gzip
 import hashlib
+import io
 import json
+import os
+import re
+import stat
 import urllib.error
 
 import numpy as np
@@ -21,18 +25,44 @@ def caches(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "course"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     data.clear_memory_cache()
+    data.reset_network()
     yield tmp_path
     data.clear_memory_cache()
+    data.reset_network()
 
 
 @pytest.fixture
 def offline(monkeypatch):
-    """Make every download fail as it does on a machine without internet."""
+    """Make every download fail as it does on a machine without internet; count the attempts."""
+    attempts = []
 
     def no_network(*args, **kwargs):
+        attempts.append(args[0] if args else kwargs.get("url"))
         raise urllib.error.URLError("Name or service not known")
 
     monkeypatch.setattr(data.urllib.request, "urlopen", no_network)
+    return attempts
+
+
+class Response(io.BytesIO):
+    """What urlopen returns: a readable body with headers, usable as a context manager."""
+
+    def __init__(self, body: bytes):
+        super().__init__(body)
+        self.headers = {"Content-Length": str(len(body))}
+
+
+@pytest.fixture
+def captive_portal(monkeypatch):
+    """A network that answers every request with status 200 and a login page."""
+    attempts = []
+
+    def login_page(*args, **kwargs):
+        attempts.append(args[0] if args else kwargs.get("url"))
+        return Response(b"<html><body>Please log in to the campus Wi-Fi</body></html>")
+
+    monkeypatch.setattr(data.urllib.request, "urlopen", login_page)
+    return attempts
 
 
 def write_file(path, payload: bytes):
@@ -63,13 +93,13 @@ def test_manifest_entries_are_complete():
         assert entry["title"] and entry["licence"] and entry["provenance"], name
         for file in entry["files"]:
             assert file["url"].startswith("https://"), file
-            assert len(file["sha256"]) == 64 and int(file["sha256"], 16) >= 0
+            assert re.fullmatch(r"[0-9a-f]{64}", file["sha256"]), file
             assert file["size"] > 0
     assert set(REQUIRED_IMAGES) <= set(m["images"])
 
 
 def test_unknown_dataset_names_the_known_ones():
-    with pytest.raises(ValueError, match="fashion-mnist"):
+    with pytest.raises(ValueError, match="fashion_mnist"):
         data.dataset_entry("cifar")
 
 
@@ -87,7 +117,7 @@ def test_download_writes_verified_file(caches):
 def test_download_with_wrong_hash_leaves_nothing(caches):
     entry = file_entry(caches)
     dest = caches / "out" / "thing.bin"
-    with pytest.raises(data.ChecksumError, match="corrupted"):
+    with pytest.raises(data.ChecksumError, match="not the expected file"):
         data.download(entry["url"], dest, "0" * 64, progress=False)
     assert not dest.exists()
     assert list(dest.parent.iterdir()) == []
@@ -118,7 +148,7 @@ def test_interrupted_download_leaves_no_partial_file(caches, monkeypatch):
             return False
 
     monkeypatch.setattr(data.urllib.request, "urlopen", lambda *a, **k: Dropped())
-    with pytest.raises(ConnectionResetError):
+    with pytest.raises(data.DatasetUnavailable, match="connection reset"):
         data.download(entry["url"], dest, entry["sha256"], progress=False)
     assert not dest.parent.exists() or list(dest.parent.iterdir()) == []
 
@@ -158,7 +188,7 @@ def test_fetch_downloads_then_reuses_cache(caches, monkeypatch):
     )
     first = data.fetch("toy", progress=False)["thing.bin"]
     assert first == data.download_target(entry) and first.is_file()
-    assert data.where("toy") == "course cache"
+    assert data.source_of("toy") == "course cache"
 
 
 def test_fetch_offline_raises_clear_error(caches, offline, monkeypatch):
@@ -171,7 +201,7 @@ def test_fetch_offline_raises_clear_error(caches, offline, monkeypatch):
     with pytest.raises(data.DatasetUnavailable) as err:
         data.fetch("toy", progress=False)
     message = str(err.value)
-    assert "python -m course_utils.data prefetch" in message
+    assert "python -m course_utils prefetch" in message
     assert "https://example.invalid/thing.bin" in message
 
 
@@ -247,7 +277,7 @@ def test_mnist_rejects_unknown_source():
 
 
 def test_fashion_mnist_from_a_verified_copy(caches):
-    if data.where("fashion-mnist").startswith("not on this machine"):
+    if data.source_of("fashion_mnist").startswith("not on this machine"):
         pytest.skip("no copy of Fashion-MNIST here: apt-get install dataset-fashion-mnist")
     (x_train, y_train), (x_test, y_test) = data.load_fashion_mnist(verbose=False)
     assert x_train.shape == (60000, 28, 28, 1) and x_test.shape == (10000, 28, 28, 1)
@@ -257,16 +287,16 @@ def test_fashion_mnist_from_a_verified_copy(caches):
 
 
 def test_fashion_mnist_corrupt_system_copy_is_not_used(caches, offline, monkeypatch, tmp_path):
-    entry = json.loads(json.dumps(data.dataset_entry("fashion-mnist")))
+    entry = json.loads(json.dumps(data.dataset_entry("fashion_mnist")))
     for file in entry["files"]:
         fake = tmp_path / "debian" / file["name"]
         write_file(fake, b"not the real file")
         file["mirrors"] = [
             {"path": str(fake), "sha256": file["mirrors"][0]["sha256"], "source": "Debian"}
         ]
-    monkeypatch.setitem(data.manifest()["datasets"], "fashion-mnist", entry)
+    monkeypatch.setitem(data.manifest()["datasets"], "fashion_mnist", entry)
     with (
-        pytest.warns(UserWarning, match="sha256 mismatch"),
+        pytest.warns(UserWarning, match="sha256 does not match"),
         pytest.raises(data.DatasetUnavailable, match="Fashion-MNIST"),
     ):
         data.load_fashion_mnist(verbose=False)
@@ -279,6 +309,7 @@ def test_fashion_mnist_corrupt_system_copy_is_not_used(caches, offline, monkeypa
 def test_every_named_image_loads_offline(name):
     img = data.load_image(name)
     assert img.ndim in (2, 3) and 0.0 <= img.min() and img.max() <= 1.0 and img.max() > 0.5
+    assert img.dtype == np.float32  # like every other loader
     grey = data.load_image(name, color="grey")
     rgb = data.load_image(name, color="rgb")
     assert grey.shape == img.shape[:2] and rgb.shape == (*img.shape[:2], 3)
@@ -287,7 +318,7 @@ def test_every_named_image_loads_offline(name):
 def test_grey_is_luminance_of_rgb():
     rgb = data.load_image("coffee")
     grey = data.load_image("coffee", color="grey")
-    np.testing.assert_allclose(grey, rgb @ np.array([0.2125, 0.7154, 0.0721]))
+    np.testing.assert_allclose(grey, rgb @ np.array([0.2125, 0.7154, 0.0721]), rtol=1e-5)
 
 
 def test_unknown_image_lists_choices():
@@ -315,29 +346,87 @@ def test_2d_datasets_defeat_a_linear_classifier(name):
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
 
-    (x_tr, y_tr), (x_te, y_te) = data.train_test_split(*data.make_2d_dataset(name, n=800))
+    x, y = data.make_2d_dataset(name, n=800)
+    x_tr, x_te, y_tr, y_te = x[:560], x[560:], y[:560], y[560:]
     linear = LogisticRegression().fit(x_tr, y_tr).score(x_te, y_te)
     local = KNeighborsClassifier(5).fit(x_tr, y_tr).score(x_te, y_te)
     assert linear < 0.75 and local > 0.9  # not linearly separable, yet learnable
 
 
-def test_train_test_split_partitions():
-    x = np.arange(10)[:, None]
-    (x_tr, y_tr), (x_te, y_te) = data.train_test_split(x, np.arange(10), test_fraction=0.3)
-    assert len(x_te) == 3 and sorted(np.concatenate([y_tr, y_te]).tolist()) == list(range(10))
-    np.testing.assert_array_equal(x_tr[:, 0], y_tr)
-    with pytest.raises(ValueError, match="lengths"):
-        data.train_test_split(x, np.arange(9))
+# ------------------------------------------------------------------------- a classroom network
 
 
-def test_status_command_runs(capsys, caches):
-    assert data.main(["status"]) == 0
+def test_a_captive_portal_ends_like_no_network_with_the_offline_fallback(caches, captive_portal,
+                                                                         capsys):
+    with pytest.raises(data.DatasetUnavailable, match="not the expected file"):
+        data.fetch("mnist", progress=False)
+    (x_train, _), _ = data.load_mnist()  # falls back instead of crashing
+    assert len(x_train) == 4000 and "offline subset" in capsys.readouterr().out
+    assert not (caches / "keras" / "datasets" / "mnist.npz").exists()  # the login page is not kept
+    assert list((caches / "keras" / "datasets").iterdir()) == []
+
+
+def test_the_network_is_tried_once_per_process(caches, offline):
+    for _ in range(3):
+        with pytest.raises(data.DatasetUnavailable):
+            data.fetch("mnist", progress=False)
+    assert len(offline) == 1
+    with pytest.raises(data.DatasetUnavailable, match="failed earlier in this process"):
+        data.fetch("mnist", progress=False)
+    data.reset_network()
+    with pytest.raises(data.DatasetUnavailable):
+        data.fetch("mnist", progress=False)
+    assert len(offline) == 2
+
+
+def test_a_bad_file_in_the_shared_keras_cache_is_reported_not_deleted(caches, monkeypatch):
+    entry = file_entry(caches, keras_cache="datasets/thing.bin")
+    foreign = caches / "keras" / "datasets" / "thing.bin"
+    write_file(foreign, b"someone else's different file")
+    with pytest.warns(UserWarning, match="not deleted"):
+        assert data.locate(entry) is None
+    assert foreign.read_bytes() == b"someone else's different file"
+    # A download then goes to our own cache instead of overwriting it.
+    assert data.download_target(entry) == caches / "course" / "thing.bin"
+    monkeypatch.setitem(data.manifest()["datasets"], "toy",
+                        {"title": "toy", "licence": "-", "provenance": "-", "files": [entry]})
+    with pytest.warns(UserWarning, match="not deleted"):
+        path = data.fetch("toy", progress=False)["thing.bin"]
+    assert path == caches / "course" / "thing.bin" and foreign.exists()
+
+
+def test_downloads_get_normal_permissions(caches):
+    entry = file_entry(caches)
+    dest = caches / "out" / "thing.bin"
+    umask = os.umask(0o022)
+    try:
+        data.download(entry["url"], dest, entry["sha256"], progress=False)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o644
+
+
+def test_download_checks_files_without_a_pinned_hash(caches):
+    entry = file_entry(caches, payload=b"<html>login</html>")
+    dest = caches / "out" / "weights.h5"
+
+    def must_be_hdf5(path):
+        if not path.read_bytes().startswith(b"\x89HDF"):
+            raise ValueError("not an HDF5 file")
+
+    with pytest.raises(data.ChecksumError, match="not an HDF5 file"):
+        data.download(entry["url"], dest, verify=must_be_hdf5, progress=False)
+    assert not dest.exists() and data.network_failure() is not None
+
+
+def test_status_lists_every_dataset(capsys, caches):
+    data.status()
     out = capsys.readouterr().out
-    assert "mnist" in out and "fashion-mnist" in out
+    assert all(name in out for name in ("mnist", "mnist_subset", "fashion_mnist"))
 
 
 def test_prefetch_offline_reports_what_is_missing(capsys, caches, offline):
-    assert data.prefetch(progress=False, models=False) is False
+    assert data.prefetch_datasets(progress=False) is False
     out = capsys.readouterr().out
-    assert "MISSING  mnist " in out and "ok       mnist-subset" in out
+    assert "MISSING  mnist " in out and "ok       mnist_subset" in out
     assert "ok       camera" in out

@@ -48,6 +48,18 @@ def signal_and_kernel(draw, ndim: int, mode: str, max_side: int, channels: bool 
     return rng.standard_normal(x_shape), w
 
 
+def reference(x: np.ndarray, w: np.ndarray, mode: str) -> np.ndarray:
+    """scipy.signal.correlate, with "same" taken from "full" as Keras pads: (k-1)//2 zeros before.
+
+    scipy.signal.correlate's own "same" puts an even kernel's extra zero before the signal, Keras
+    (and scipy.signal.correlate2d) after; "full" has k-1 zeros before, so "same" starts at k//2.
+    """
+    if mode != "same":
+        return scipy.signal.correlate(x, w, mode)
+    full = scipy.signal.correlate(x, w, "full")
+    return full[tuple(slice(k // 2, k // 2 + d) for d, k in zip(x.shape, w.shape, strict=True))]
+
+
 def assert_matches(ours: np.ndarray, reference: np.ndarray) -> None:
     assert ours.shape == reference.shape
     np.testing.assert_allclose(ours, reference, rtol=0, atol=TOL)
@@ -66,7 +78,7 @@ CORRELATE_BY_NDIM = {1: (K.correlate1d, 80), 2: (K.correlate2d, 10), 3: (K.corre
 def test_correlate_matches_scipy(ndim, mode, data):
     correlate, max_side = CORRELATE_BY_NDIM[ndim]
     x, w = data.draw(signal_and_kernel(ndim, mode, max_side=max_side))
-    assert_matches(correlate(x, w, mode), scipy.signal.correlate(x, w, mode))
+    assert_matches(correlate(x, w, mode), reference(x, w, mode))
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -74,8 +86,8 @@ def test_correlate_matches_scipy(ndim, mode, data):
 @given(data=st.data())
 def test_correlate2d_multichannel_sums_channelwise_correlations(mode, data):
     x, w = data.draw(signal_and_kernel(2, mode, max_side=8, channels=True))
-    reference = sum(scipy.signal.correlate(x[..., c], w[..., c], mode) for c in range(x.shape[2]))
-    assert_matches(K.correlate2d(x, w, mode), reference)
+    expected = sum(reference(x[..., c], w[..., c], mode) for c in range(x.shape[2]))
+    assert_matches(K.correlate2d(x, w, mode), expected)
 
 
 @PROPERTY_SETTINGS
@@ -104,11 +116,11 @@ def test_large_inputs_match_scipy(x_shape, w_shape, mode, rng):
     x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
     if len(x_shape) == 3 and x_shape[2] == w_shape[2] == 3:
         ours = K.correlate2d(x, w, mode)
-        reference = sum(scipy.signal.correlate(x[..., c], w[..., c], mode) for c in range(3))
+        expected = sum(reference(x[..., c], w[..., c], mode) for c in range(3))
     else:
         ours = (K.correlate1d, K.correlate2d, K.correlate3d)[len(x_shape) - 1](x, w, mode)
-        reference = scipy.signal.correlate(x, w, mode)
-    assert_matches(ours, reference)
+        expected = reference(x, w, mode)
+    assert_matches(ours, expected)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -118,7 +130,7 @@ def test_tap_loop_with_tiny_blocks_matches_scipy(mode, monkeypatch, rng):
     for x_shape, w_shape in [((9, 6), (5, 3)), ((7,), (6,)), ((6, 5, 4), (3, 2, 4))]:
         x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
         f = (K.correlate1d, K.correlate2d, K.correlate3d)[len(x_shape) - 1]
-        assert_matches(f(x, w, mode), scipy.signal.correlate(x, w, mode))
+        assert_matches(f(x, w, mode), reference(x, w, mode))
 
 
 def test_output_sizes_follow_the_mode():
@@ -160,23 +172,42 @@ def test_correlation_is_not_convolution():
 @pytest.mark.parametrize("w_shape", [(3, 4), (4, 3), (3, 3)])
 def test_2d_correlation_equals_convolution_with_flipped_kernel(w_shape, rng):
     x, w = rng.standard_normal((12, 10)), rng.standard_normal(w_shape)
-    for mode in MODES:
+    for mode in ("valid", "full"):  # "same" centres even kernels differently for convolution
         assert_matches(K.correlate2d(x, w, mode), scipy.signal.convolve2d(x, w[::-1, ::-1], mode))
     assert not np.allclose(K.correlate2d(x, w), scipy.signal.convolve2d(x, w, "valid"))
 
 
-def test_same_mode_even_kernel_centring(rng):
-    """Even kernels: the extra padding zero goes before the signal, as in scipy.signal.correlate;
-    scipy.signal.correlate2d puts it after (documented difference, odd kernels agree)."""
+def test_same_mode_pads_even_kernels_like_correlate2d(rng):
+    """Even kernels: (k-1)//2 zeros before and k//2 after, as Keras and scipy's correlate2d do."""
     x = rng.standard_normal((12, 10))
+    for shape in [(3, 4), (4, 4), (2, 5), (3, 5)]:
+        w = rng.standard_normal(shape)
+        assert_matches(K.correlate2d(x, w, "same"), scipy.signal.correlate2d(x, w, "same"))
     w = rng.standard_normal((3, 4))
-    ours = K.correlate2d(x, w, "same")
     # "full" has kh-1 = 2 leading zero rows and kw-1 = 3 leading zero columns of padding;
-    # "same" pads only kh//2 = 1 and kw//2 = 2, so it starts 1 row and 1 column into "full".
-    assert_matches(ours, K.correlate2d(x, w, "full")[1:13, 1:11])
-    assert not np.allclose(ours, scipy.signal.correlate2d(x, w, "same"))
-    w_odd = rng.standard_normal((3, 5))
-    assert_matches(K.correlate2d(x, w_odd, "same"), scipy.signal.correlate2d(x, w_odd, "same"))
+    # "same" pads (kh-1)//2 = 1 and (kw-1)//2 = 1, so it starts 1 row and 2 columns into "full".
+    assert_matches(K.correlate2d(x, w, "same"), K.correlate2d(x, w, "full")[1:13, 2:12])
+
+
+KERAS_CONV = {1: "Conv1D", 2: "Conv2D", 3: "Conv3D"}
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+@pytest.mark.parametrize("k", [3, 4])
+@pytest.mark.parametrize("mode", ["valid", "same"])
+def test_correlation_equals_keras_convolution_layers(ndim, k, mode, rng):
+    """Keras' ConvND computes the lecture's correlation, with the same zero padding."""
+    import keras
+
+    x = rng.standard_normal((9, 8, 7)[:ndim])
+    w = rng.standard_normal((k,) * ndim)
+    layer = getattr(keras.layers, KERAS_CONV[ndim])(1, k, padding=mode, use_bias=False)
+    layer.build((1, *x.shape, 1))
+    layer.set_weights([w[..., None, None]])
+    theirs = keras.ops.convert_to_numpy(layer(x[None, ..., None].astype(np.float32)))[0, ..., 0]
+    ours = (K.correlate1d, K.correlate2d, K.correlate3d)[ndim - 1](x, w, mode)
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -588,3 +619,47 @@ def test_correlation_matrix_errors():
         K.correlation_matrix(np.ones((3, 3)), (2, 5))
     with _raises_naming("(3,)"):
         K.correlation_matrix(np.ones(3), (5, 5))
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel builders reject what would make a silent NaN
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sigma", [0.0, 1e-300, 0.001, -1.0, float("nan"), float("inf"), "2", True])
+def test_gaussian_kernel_rejects_bad_sigma(sigma):
+    with _raises_naming("sigma"):
+        K.gaussian_kernel(5, sigma)
+
+
+@pytest.mark.parametrize("k", [2, 4, 5])
+def test_narrowest_gaussian_is_finite_and_sums_to_one(k):
+    w = K.gaussian_kernel(k, K.MIN_SIGMA)
+    assert np.all(np.isfinite(w)) and w.sum() == pytest.approx(1.0)
+    assert w.max() == pytest.approx(1.0 if k % 2 else 0.5)  # a single tap, or two for even k
+
+
+@pytest.mark.parametrize("builder", [
+    lambda: K.uniform_kernel(True), lambda: K.gaussian_kernel(True, 1.0),
+    lambda: K.gaussian_kernel(5, 1.0, ndim=False), lambda: K.directional_edge_kernel(0.0, True),
+])
+def test_bool_sizes_are_rejected(builder):
+    with pytest.raises(ValueError, match="positive int"):
+        builder()
+
+
+@pytest.mark.parametrize("theta", [float("nan"), float("inf"), "30", None])
+def test_directional_edge_kernel_rejects_a_non_finite_angle(theta):
+    with _raises_naming("theta"):
+        K.directional_edge_kernel(theta)
+
+
+@pytest.mark.parametrize("size", [2.0, "2", None, (2, 2.5), True])
+def test_max_pool_rejects_non_integer_sizes(size):
+    with pytest.raises(ValueError, match="size"):
+        K.max_pool2d(np.ones((4, 4)), size)
+
+
+def test_max_pool_rejects_an_empty_channel_axis():
+    with _raises_naming("empty", "(4, 4, 0)"):
+        K.max_pool2d(np.ones((4, 4, 0)), 2)

@@ -236,7 +236,7 @@ def test_show_kernel_large_kernel_has_colorbar_not_numbers(rng):
 
 def test_show_kernel_into_given_axes_and_bad_shape():
     fig, ax = plt.subplots()
-    assert P.show_kernel(SOBEL_X, ax=ax, annotate=False) is ax
+    assert P.show_kernel(SOBEL_X, ax=ax, annotate=False) is fig
     assert not ax.texts
     with pytest.raises(ValueError, match=r"\(2, 2, 2\)"):
         P.show_kernel(np.zeros((2, 2, 2)))
@@ -262,7 +262,8 @@ def test_plot_signals_rejects_length_mismatch_and_uses_given_axes():
     with pytest.raises(ValueError, match="'short' has shape"):
         P.plot_signals(np.arange(5), {"short": np.zeros(4)})
     fig, ax = plt.subplots()
-    assert P.plot_signals(np.arange(3), {"s": np.ones(3)}, ax=ax) is ax
+    assert P.plot_signals(np.arange(3), {"s": np.ones(3)}, ax=ax) is fig
+    assert ax.lines
 
 
 class FakeHistory:
@@ -383,7 +384,7 @@ class FakeKerasSigmoid:
 def test_decision_regions_sigmoid_output_and_given_axes(blobs):
     X, y = blobs
     fig, ax = plt.subplots()
-    assert P.plot_decision_regions(FakeKerasSigmoid(), X, y, ax=ax, resolution=20) is ax
+    assert P.plot_decision_regions(FakeKerasSigmoid(), X, y, ax=ax, resolution=20) is fig
     xx, _, _ = P.grid_over(X, 20, 0.5)
     np.testing.assert_array_equal(data(predicted_image(ax)), (xx > 0).astype(int))
 
@@ -439,26 +440,20 @@ def test_plot_field_sigmoid_column_and_errors(blobs):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_confusion_matrix_matches_sklearn(rng):
-    t = rng.integers(0, 5, 200)
-    p = rng.integers(0, 5, 200)
-    np.testing.assert_array_equal(
-        P.confusion_matrix(t, p), sk_confusion_matrix(t, p, labels=range(5))
-    )
-    np.testing.assert_array_equal(
-        P.confusion_matrix(t, p, n_classes=7), sk_confusion_matrix(t, p, labels=range(7))
-    )
+def test_plot_confusion_rejects_bad_labels():
+    with pytest.raises(ValueError, match="3 and 2 labels"):
+        P.plot_confusion([0, 1, 1], [0, 1])
+    with pytest.raises(ValueError, match="2 class names"):
+        P.plot_confusion([0, 2], [0, 1], class_names=["a", "b"])
+    with pytest.raises(ValueError, match="non-negative integer"):
+        P.plot_confusion([0, -1], [0, 1])
+    with pytest.raises(ValueError, match="non-negative integer"):
+        P.plot_confusion([0, 0.5], [0, 1])
 
 
-def test_confusion_matrix_rejects_bad_labels():
-    with pytest.raises(ValueError, match="3 labels but y_pred has 2"):
-        P.confusion_matrix([0, 1, 1], [0, 1])
-    with pytest.raises(ValueError, match="n_classes=2"):
-        P.confusion_matrix([0, 2], [0, 1], n_classes=2)
-    with pytest.raises(ValueError, match="non-negative integer"):
-        P.confusion_matrix([0, -1], [0, 1])
-    with pytest.raises(ValueError, match="non-negative integer"):
-        P.confusion_matrix([0, 0.5], [0, 1])
+def test_plot_confusion_keeps_classes_that_never_occur():
+    fig = P.plot_confusion([0, 0], [0, 0], class_names=["a", "b", "c"])
+    np.testing.assert_array_equal(data(fig.axes[0].images[0]), [[2, 0, 0], [0, 0, 0], [0, 0, 0]])
 
 
 def test_plot_confusion_counts_in_cells():
@@ -476,7 +471,7 @@ def test_plot_confusion_counts_in_cells():
 
 def test_plot_confusion_normalized_rows_and_given_axes():
     fig, ax = plt.subplots()
-    assert P.plot_confusion([0, 0, 0, 1], [0, 0, 1, 1], normalize=True, ax=ax) is ax
+    assert P.plot_confusion([0, 0, 0, 1], [0, 0, 1, 1], normalize=True, ax=ax) is fig
     np.testing.assert_allclose(data(ax.images[0]), [[2 / 3, 1 / 3], [0, 1]])
     assert ax.texts[1].get_text() == "0.33"
 
@@ -599,3 +594,38 @@ def test_setup_style_sets_projector_rcparams():
         assert 12 <= rc["font.size"] <= 13
         assert not rc["axes.spines.top"] and not rc["axes.spines.right"]
         assert rc["figure.constrained_layout.use"]
+
+
+# ---------------------------------------------------------------------------------------------
+# compare_runs
+# ---------------------------------------------------------------------------------------------
+
+
+def test_compare_runs_draws_each_run_and_marks_where_it_reaches_the_target():
+    runs = {"fast": ([0, 5, 10], [0.2, 0.95, 0.97]), "slow": ([0, 5, 10], [0.1, 0.3, 0.5])}
+    fig = P.compare_runs(runs, target=0.9)
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "fast" in labels and "slow" in labels and "target 90%" in labels
+    markers = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert len(markers) == 1  # only "fast" reaches 90%
+    np.testing.assert_array_equal(markers[0].get_xydata(), [[5, 0.95]])
+
+
+def test_compare_runs_draws_into_a_given_axes():
+    fig, ax = plt.subplots()
+    assert P.compare_runs({"a": ([1, 2], [0.1, 0.2])}, ax=ax) is fig
+    assert [line.get_label() for line in ax.get_lines()] == ["a"]
+    with pytest.raises(ValueError, match="empty"):
+        P.compare_runs({})
+
+
+def test_compare_runs_puts_whole_numbers_on_an_epoch_axis():
+    fig = P.compare_runs({"a": (np.arange(0.0, 21.0), np.linspace(0, 1, 21))})
+    ticks = fig.axes[0].get_xticks()
+    assert np.all(ticks == np.round(ticks))
+
+
+def test_compare_runs_rejects_something_that_is_not_a_curve():
+    with pytest.raises(ValueError, match="'bad' is not a curve"):
+        P.compare_runs({"bad": ([0, 2, 1], [0.1, 0.2, 0.3])})

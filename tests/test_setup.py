@@ -45,3 +45,26 @@ def test_setup_quiets_tensorflow():
     course_utils.setup(verbose=False)
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
     assert tf.get_logger().level == logging.ERROR
+
+
+def test_setup_hides_only_known_library_noise():
+    import warnings
+
+    course_utils.setup(verbose=False)
+    with warnings.catch_warnings(record=True) as caught:
+        # The filters setup() installed stay; only "always" for what nothing else matches.
+        warnings.simplefilter("default")
+        course_utils._setup._ignore_library_noise()
+        warnings.warn("__array__ implementation doesn't accept a copy keyword, so ...",
+                      DeprecationWarning, stacklevel=1)
+        warnings.warn("this function of yours is deprecated", DeprecationWarning, stacklevel=1)
+        warnings.warn("this will change in a future version", FutureWarning, stacklevel=1)
+    messages = [str(w.message) for w in caught]
+    assert messages == ["this function of yours is deprecated",
+                        "this will change in a future version"]
+
+
+def test_the_version_comes_from_the_package_metadata():
+    from importlib.metadata import version
+
+    assert course_utils.__version__ == version("course_utils")

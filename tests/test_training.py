@@ -1,11 +1,11 @@
-"""Tests of the training-experiment plumbing: callbacks, curves, test transforms, random labels."""
+"""Tests of course_utils.training: compile, timed fit, schedules, recipes, callbacks, curves, labels."""
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from course_utils import training
+from course_utils import models, training
 
 
 @pytest.fixture(autouse=True)
@@ -155,28 +155,91 @@ def test_random_labels_respects_n_classes_and_rejects_bad_input():
         training.random_labels(np.array([], dtype=int), seed=0)
 
 
-# ---------------------------------------------------------------------------------------- figures
+# ------------------------------------------------------------------------------ compile, fit, recipes
 
 
-def test_compare_runs_draws_each_run_and_marks_where_it_reaches_the_target():
-    runs = {"fast": ([0, 5, 10], [0.2, 0.95, 0.97]), "slow": ([0, 5, 10], [0.1, 0.3, 0.5])}
-    fig = training.compare_runs(runs, target=0.9)
-    ax = fig.axes[0]
-    labels = [line.get_label() for line in ax.get_lines()]
-    assert "fast" in labels and "slow" in labels and "target 90%" in labels
-    markers = [line for line in ax.get_lines() if line.get_marker() == "o"]
-    assert len(markers) == 1  # only "fast" reaches 90%
-    np.testing.assert_array_equal(markers[0].get_xydata(), [[5, 0.95]])
+def test_compile_classifier_choices():
+    model = training.compile_classifier(models.build_mlp(3, (), 2), 0.5, optimizer="sgd")
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        training.compile_classifier(models.build_mlp(3, (), 2), optimizer="lbfgs")
 
 
-def test_compare_runs_draws_into_a_given_axes():
-    fig, ax = plt.subplots()
-    assert training.compare_runs({"a": ([1, 2], [0.1, 0.2])}, ax=ax) is ax
-    with pytest.raises(ValueError, match="empty"):
-        training.compare_runs({})
+def test_compile_classifier_passes_extra_compile_arguments():
+    model = training.compile_classifier(models.build_mlp(2, (), 2), 0.01, steps_per_execution=5)
+    assert model.steps_per_execution == 5
 
 
-def test_compare_runs_puts_whole_numbers_on_an_epoch_axis():
-    fig = training.compare_runs({"a": (np.arange(0.0, 21.0), np.linspace(0, 1, 21))})
-    ticks = fig.axes[0].get_xticks()
-    assert np.all(ticks == np.round(ticks))
+def test_warmup_cosine_schedule_shape():
+    schedule = training.warmup_cosine_schedule(1e-2, total_steps=100, warmup_fraction=0.2)
+    lr = [float(keras.ops.convert_to_numpy(schedule(step))) for step in (0, 20, 60, 100)]
+    assert lr[0] == pytest.approx(1e-3)
+    assert lr[1] == pytest.approx(1e-2)
+    assert lr[2] == pytest.approx(0.5e-2, rel=1e-3)  # half-way through the cosine
+    assert lr[3] == pytest.approx(0, abs=1e-8)
+    with pytest.raises(ValueError, match="warmup_fraction"):
+        training.warmup_cosine_schedule(1e-2, total_steps=100, warmup_fraction=1.0)
+
+
+def test_timed_fit_prints_one_line_per_epoch_and_the_total(capsys):
+    x, y = separable_data(64)
+    model = tiny_classifier()
+    history = training.timed_fit(model, x, y, epochs=3, batch_size=16)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[:2] for line in lines[:3]] == [["epoch", f"{e}/3"] for e in (1, 2, 3)]
+    assert "accuracy" in lines[0] and "loss" in lines[0]
+    assert lines[3].startswith(f"trained 3 epochs in {history.seconds:.1f} s")
+    assert len(history.history["loss"]) == 3 and history.seconds > 0
+
+
+def test_timed_fit_can_be_silent_or_print_every_nth_epoch(capsys):
+    x, y = separable_data(32)
+    training.timed_fit(tiny_classifier(), x, y, epochs=2, batch_size=16, verbose=False)
+    assert capsys.readouterr().out == ""
+    training.timed_fit(tiny_classifier(), x, y, epochs=5, batch_size=16, verbose=2)
+    epochs = [line.split()[1] for line in capsys.readouterr().out.splitlines()
+              if line.startswith("epoch")]
+    assert epochs == ["2/5", "4/5", "5/5"]  # every 2nd, and always the last
+
+
+def test_timed_fit_keeps_the_callers_callbacks():
+    x, y = separable_data(32)
+    stop = training.StopAtAccuracy(0.01)
+    history = training.timed_fit(tiny_classifier(), x, y, epochs=5, batch_size=16, verbose=False,
+                                 callbacks=[stop])
+    assert stop.reached_epoch == 1 and len(history.epoch) == 1
+
+
+def test_recipe_epochs_grow_for_small_training_sets():
+    settings = {"epochs": 8, "batch_size": 128, "learning_rate": 1e-3, "min_steps": 600}
+    assert training.recipe_epochs(settings, 60_000) == 8
+    small = training.recipe_epochs(settings, 4_000)
+    assert small > 8 and small * np.ceil(4_000 / 128) >= 600
+    assert training.recipe_epochs({**settings, "min_steps": 0}, 4_000) == 8
+
+
+def test_check_training_recipe_names_what_is_missing():
+    with pytest.raises(ValueError, match="batch_size"):
+        training.check_training_recipe({"epochs": 1, "learning_rate": 0.1})
+
+
+def test_train_with_recipe_is_reproducible_and_follows_the_recipe(capsys):
+    x, y = separable_data(64)
+    settings = {"epochs": 2, "batch_size": 16, "learning_rate": 0.05, "seed": 3}
+
+    def build():
+        return models.build_mlp(4, 6, 3, activation="relu")
+
+    first, history = training.train_with_recipe(build, settings, x, y, verbose=False)
+    second, _ = training.train_with_recipe(build, settings, x, y, verbose=False)
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # the seed fixes the initial weights and the batches
+    other, _ = training.train_with_recipe(build, {**settings, "seed": 4}, x, y, verbose=False)
+    assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])
+    assert len(history.epoch) == 2 and history.seconds > 0
+    assert isinstance(first.optimizer, keras.optimizers.Adam)
+    schedule = first.optimizer._learning_rate  # the recipe's warm-up and cosine over all 8 steps
+    assert schedule.warmup_target == pytest.approx(0.05)
+    assert schedule.warmup_steps + schedule.decay_steps == 2 * 64 // 16
+    assert capsys.readouterr().out == ""

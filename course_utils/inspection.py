@@ -1,13 +1,14 @@
-"""What a CNN computes: measurements on learned filters and on the representations of a network.
+"""What a trained network computes: activations, logits, predictions, and measurements on them.
 
-* ``edge_similarity`` / ``edge_likeness``: how much a filter looks like an oriented edge detector
-  (the lecture: "lots of edge detectors in the first layer!").
-* ``shift_images`` / ``rotate_images``: fixed, deterministic moves of a batch of images.
-* ``shift_sensitivity``: how much a representation changes when the input moves by a pixel or two
-  (the lecture: pooling "improves shift-invariance").
+* :func:`activations`: the outputs of named layers for a batch (feature maps, hidden units).
+* :func:`logits_model`: the pre-softmax scores of a classifier, whose gradients do not vanish
+  (feature visualisation and adversarial attacks differentiate them).
+* :func:`predicted_classes`: argmax classes, by a direct call (fast for small batches).
+* :func:`edge_similarity` / :func:`edge_likeness`: how much a filter looks like an oriented edge
+  detector (the lecture: "lots of edge detectors in the first layer!").
+* :func:`shift_sensitivity`: how much a representation changes when the input moves by a pixel
+  or two (the lecture: pooling "improves shift-invariance").
 
-Everything is NumPy; a network enters only through a ``feature_fn`` callable, so these functions
-work with any Keras model (e.g. ``lambda x: models.activations(model, x, ["pool1"])["pool1"]``).
 Images are NHWC, pixel values in [0, 1].
 """
 
@@ -15,19 +16,161 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+import keras
 import numpy as np
-from scipy import ndimage
 
 from course_utils.kernels import directional_edge_kernel
+from course_utils.transforms import shift_images
 
 __all__ = [
     "EDGE_ANGLES",
-    "edge_similarity",
+    "activations",
     "edge_likeness",
-    "rotate_images",
-    "shift_images",
+    "edge_similarity",
+    "logits_model",
+    "predicted_classes",
     "shift_sensitivity",
 ]
+
+
+# ------------------------------------------------------------------------------------ layer outputs
+
+
+def _layer_map(model: keras.Model) -> dict[str, keras.Layer]:
+    return {layer.name: layer for layer in model.layers
+            if not isinstance(layer, keras.layers.InputLayer)}
+
+
+def _model_inputs(model: keras.Model):
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):  # a Sequential model that was never built
+        inputs = None
+    if not inputs:
+        raise ValueError(f"model {model.name!r} has no defined input yet: create it with "
+                         "keras.Input or call it on a batch first")
+    # A single input as a tensor, not a one-element list: a model built on a list expects a list
+    # when called and warns on every call with a plain batch.
+    return inputs[0] if len(inputs) == 1 else inputs
+
+
+def activations(model: keras.Model, x, layer_names: Sequence[str] | None = None,
+                batch_size: int = 256) -> dict[str, np.ndarray]:
+    """Outputs of named layers for an input batch, in inference mode.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional model, or a Sequential one that has been built (created with
+        ``keras.Input`` or called on data).
+    x : array, shape (N, ...)
+        Input batch of the model's input shape.
+    layer_names : sequence of str, optional
+        Layers to read out; default every layer (except the input).
+    batch_size : int
+        Images per forward pass.
+
+    Returns
+    -------
+    outputs : dict
+        {layer name: (N, ...) array}, in the order of ``layer_names``.
+
+    Examples
+    --------
+    >>> acts = activations(model, images[:8], ["relu1", "pool1"])  # doctest: +SKIP
+    >>> acts["relu1"].shape  # doctest: +SKIP
+    (8, 26, 26, 16)
+    """
+    inputs = _model_inputs(model)
+    layers = _layer_map(model)
+    names = list(layers) if layer_names is None else list(layer_names)
+    unknown = [n for n in names if n not in layers]
+    if unknown:
+        raise ValueError(f"model {model.name!r} has no layer {unknown}; its layers are "
+                         f"{list(layers)}")
+    expected = tuple(model.inputs[0].shape[1:])
+    if tuple(np.shape(x)[1:]) != expected:
+        raise ValueError(f"x has shape {np.shape(x)}, the model expects (N, "
+                         f"{', '.join(map(str, expected))})")
+    probe = keras.Model(inputs, {n: layers[n].output for n in names})
+    outputs = probe.predict(x, batch_size=batch_size, verbose=0)
+    return {n: np.asarray(outputs[n]) for n in names}
+
+
+class _SharedLinear(keras.layers.Layer):
+    """The affine part ``x @ W + b`` of a Dense layer, using that layer's own variables."""
+
+    def __init__(self, dense: keras.layers.Dense, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = dense
+
+    def call(self, x):
+        z = keras.ops.matmul(x, self.dense.kernel)
+        return z + self.dense.bias if self.dense.use_bias else z
+
+
+def logits_model(model: keras.Model) -> keras.Model:
+    """The same classifier without its final softmax: it outputs the logits z, p = softmax(z).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional (or built Sequential) classifier whose last layer is a ``Dense`` layer with
+        a softmax activation (the course's networks) or a softmax ``Activation`` layer (Keras'
+        ImageNet models). A model whose last layer is already linear is returned as it is.
+
+    Returns
+    -------
+    logits : keras.Model
+        Same input, (N, n_classes) logits; it shares every weight with ``model`` (no copy), so it
+        always agrees with it: ``softmax(logits(x)) == model(x)``.
+
+    Notes
+    -----
+    In float32, softmax saturates: a confidently classified image has p = 1.0 exactly, so the
+    gradient of log p through the softmax is 0 and gradient-based methods stall. The gradient of
+    the logits, or of a cross-entropy computed from them, does not vanish.
+    """
+    inputs = _model_inputs(model)
+    last = model.layers[-1]
+    activation = getattr(last, "activation", None)
+    name = getattr(activation, "__name__", str(activation))
+    if name == "linear":
+        return model
+    if name != "softmax":
+        raise ValueError(f"the last layer of {model.name!r} ({last.name}) has activation {name!r}; "
+                         "logits_model needs a softmax (or linear) output")
+    if isinstance(last, keras.layers.Dense):
+        outputs = _SharedLinear(last, name=f"{last.name}_logits")(last.input)
+    else:
+        outputs = last.input
+    return keras.Model(inputs, outputs, name=f"{model.name}_logits")
+
+
+def predicted_classes(model, x) -> np.ndarray:
+    """Argmax classes of a Keras classifier for a batch.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Outputs (n, n_classes) scores.
+    x : array, shape (n, ...)
+        Inputs.
+
+    Returns
+    -------
+    classes : int array, shape (n,)
+
+    Notes
+    -----
+    Calls the model directly (no ``predict``): for the small batches of the widgets this skips
+    tracing a predict function for every new model. Use ``model.predict`` for big batches.
+    """
+    return np.asarray(model(np.asarray(x), training=False)).argmax(axis=1)
+
+
+# ------------------------------------------------------------------------------------ edge filters
+
 
 # Edge normals theta and theta + 180 give the same kernel up to sign, so half a turn covers every
 # orientation; 1-degree steps put every orientation within 0.5 degrees of a sampled one, which
@@ -103,47 +246,8 @@ def edge_likeness(filters, angles: Sequence[float] = EDGE_ANGLES) -> tuple[np.nd
     return similarity[np.arange(len(similarity)), best], angles[best]
 
 
+
 # --------------------------------------------------------------------------------- shift invariance
-
-
-def _as_batch(images) -> np.ndarray:
-    x = np.asarray(images)
-    if x.ndim != 4:
-        raise ValueError(f"images has shape {x.shape}; expected an NHWC batch (N, H, W, C)")
-    return x
-
-
-def shift_images(images, dy: int, dx: int) -> np.ndarray:
-    """Translate a batch of images by whole pixels; pixels that move in are 0 (black).
-
-    images: (N, H, W, C) array. dy: rows down (negative: up). dx: columns right (negative: left).
-    Returns an array of the same shape and dtype; content moved past the border is lost.
-    """
-    x = _as_batch(images)
-    height, width = x.shape[1:3]
-    if abs(dy) >= height or abs(dx) >= width:
-        raise ValueError(f"shift ({dy}, {dx}) moves a {height}x{width} image out of view; "
-                         "use shifts smaller than the image")
-    out = np.zeros_like(x)
-    # Source rows/cols [src) land on destination rows/cols [dst).
-    rows_src = slice(max(-dy, 0), height - max(dy, 0))
-    rows_dst = slice(max(dy, 0), height + min(dy, 0))
-    cols_src = slice(max(-dx, 0), width - max(dx, 0))
-    cols_dst = slice(max(dx, 0), width + min(dx, 0))
-    out[:, rows_dst, cols_dst] = x[:, rows_src, cols_src]
-    return out
-
-
-def rotate_images(images, degrees: float) -> np.ndarray:
-    """Rotate every image of a batch about its centre by ``degrees`` counter-clockwise (as shown).
-
-    images: (N, H, W, C) float array. Bilinear interpolation; corners moving in are black (0); the
-    image keeps its size. Returns an array of the same shape and dtype.
-    """
-    x = _as_batch(images)
-    rotated = ndimage.rotate(x, degrees, axes=(1, 2), reshape=False, order=1, mode="constant",
-                             cval=0.0)
-    return rotated.astype(x.dtype, copy=False)
 
 
 def _relative_change(reference: np.ndarray, shifted: np.ndarray) -> np.ndarray:
@@ -170,7 +274,9 @@ def shift_sensitivity(feature_fn: Callable[[np.ndarray], np.ndarray | Mapping[st
     Images whose features are all zero give NaN.
     Returns an (len(shifts), N) array, or a dict of them if ``feature_fn`` returns a dict.
     """
-    x = _as_batch(images)
+    x = np.asarray(images)
+    if x.ndim != 4:
+        raise ValueError(f"images has shape {x.shape}; expected an NHWC batch (N, H, W, C)")
     pairs = np.asarray(shifts)
     if pairs.ndim != 2 or pairs.shape[1] != 2 or len(pairs) == 0 or pairs.dtype.kind not in "iu":
         raise ValueError(f"shifts must be a non-empty list of (dy, dx) pairs of ints, got {shifts}")
