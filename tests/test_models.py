@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from course_utils import models
+from course_utils import inspection, models
 
 
 @pytest.fixture(autouse=True)
@@ -85,7 +85,7 @@ def test_cnn_batch_norm_sits_between_conv_and_relu_and_matches_the_formula():
     bn.set_weights([rng.uniform(0.5, 2, 4), rng.normal(size=4), rng.normal(size=4),
                     rng.uniform(0.5, 2, 4)])  # gamma, beta, moving mean, moving variance
     gamma, beta, mean, var = bn.get_weights()
-    acts = models.activations(model, images(2), ["conv1", "bn1", "relu1"])
+    acts = inspection.activations(model, images(2), ["conv1", "bn1", "relu1"])
     expected = gamma * (acts["conv1"] - mean) / np.sqrt(var + bn.epsilon) + beta
     np.testing.assert_allclose(acts["bn1"], expected, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(acts["relu1"], np.maximum(expected, 0), rtol=1e-4, atol=1e-5)
@@ -106,7 +106,7 @@ def test_cnn_residual_blocks_add_skip_connections():
     model = models.build_cnn(filters=(4,), dense=(), residual_blocks=2)
     adds = layer_types(model, keras.layers.Add)
     assert [layer.name for layer in adds] == ["res1_add", "res2_add"]
-    acts = models.activations(model, images(2), ["pool1", "res1_conv2", "res1_add"])
+    acts = inspection.activations(model, images(2), ["pool1", "res1_conv2", "res1_add"])
     np.testing.assert_allclose(acts["res1_add"], acts["pool1"] + acts["res1_conv2"], atol=1e-5)
 
 
@@ -120,7 +120,7 @@ def test_deep_cnn_depth_and_skip_connections(depth):
     assert not layer_types(plain, keras.layers.Add)
     assert len(layer_types(residual, keras.layers.Add)) == (depth - 2) // 2
     assert plain.count_params() == residual.count_params()
-    acts = models.activations(residual, images(2), ["stem_pool", "block1_conv2", "block1_add"])
+    acts = inspection.activations(residual, images(2), ["stem_pool", "block1_conv2", "block1_add"])
     np.testing.assert_allclose(acts["block1_add"], acts["stem_pool"] + acts["block1_conv2"],
                                atol=1e-5)
 
