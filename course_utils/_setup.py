@@ -78,7 +78,11 @@ def _limit_threads(threads: int) -> None:
         pass
 
 
-def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> None:
+PRESENTER_ENV = "COURSE_PRESENTER"
+
+
+def setup(seed: int = 0, threads: int | None = None, verbose: bool = True,
+          presenter: bool | None = None) -> None:
     """Prepare a notebook: seeds, quiet logs, plotting style and thread limits.
 
     Parameters
@@ -91,6 +95,10 @@ def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> No
         (:func:`available_cores`). At most two independent ops run at the same time.
     verbose : bool
         Print one line with the versions in use.
+    presenter : bool, optional
+        Figures and fonts for a projector (larger text, thicker lines). None (the default) takes
+        it from the environment variable ``COURSE_PRESENTER`` (``1`` = on), so an instructor can
+        start JupyterLab with ``COURSE_PRESENTER=1 jupyter lab`` instead of editing notebooks.
 
     Notes
     -----
@@ -127,12 +135,14 @@ def setup(seed: int = 0, threads: int | None = None, verbose: bool = True) -> No
 
     from course_utils.plotting import setup_style
 
-    setup_style()
+    if presenter is None:
+        presenter = os.environ.get(PRESENTER_ENV, "") not in ("", "0")
+    setup_style(presenter)
     if verbose:
         print(
             f"course_utils {_package_version()} | Python {platform.python_version()} | "
             f"TensorFlow {tf.__version__} | Keras {keras.__version__} | NumPy {np.__version__} | "
-            f"seed {seed} | {threads} threads"
+            f"seed {seed} | {threads} threads" + (" | presenter mode" if presenter else "")
         )
 
 

@@ -77,14 +77,37 @@ STYLE = {
 }
 
 
-def setup_style() -> None:
-    """Set matplotlib rcParams that stay readable on a projector (see ``STYLE``).
+# For the lecture hall: the back row reads 16-point text on a projected figure; the figures grow
+# with the dpi so that their layout stays the same.
+PRESENTER_STYLE = {
+    **STYLE,
+    "figure.dpi": 130,
+    "font.size": 16,
+    "axes.titlesize": 18,
+    "axes.labelsize": 17,
+    "figure.titlesize": 18,
+    "legend.fontsize": 15,
+    "xtick.labelsize": 15,
+    "ytick.labelsize": 15,
+    "lines.linewidth": 3.0,
+    "lines.markersize": 8,
+}
+
+
+def setup_style(presenter: bool = False) -> None:
+    """Set matplotlib rcParams for the course's figures.
+
+    Parameters
+    ----------
+    presenter : bool
+        False: ``STYLE``, readable on a laptop screen. True: ``PRESENTER_STYLE``, larger text,
+        thicker lines and a higher dpi for a projector.
 
     Notes
     -----
     :func:`course_utils.setup` calls this; it changes the global ``matplotlib.rcParams``.
     """
-    mpl.rcParams.update(STYLE)
+    mpl.rcParams.update(PRESENTER_STYLE if presenter else STYLE)
 
 
 # ---------------------------------------------------------------------------------------------

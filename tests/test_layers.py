@@ -19,7 +19,8 @@ LAYERS = {
                "course_utils.inspection"},
     "topics": {"course_utils.featviz", "course_utils.double_descent", "course_utils.attacks",
                "course_utils.transfer", "course_utils.autoencoders"},
-    "top": {"course_utils.__main__", "course_utils.views", "course_utils.exercises"},
+    "top": {"course_utils.__main__", "course_utils.views", "course_utils.exercises",
+            "course_utils.classroom", "course_utils.publish"},
 }
 ORDER = list(LAYERS)
 

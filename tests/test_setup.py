@@ -68,3 +68,17 @@ def test_the_version_comes_from_the_package_metadata():
     from importlib.metadata import version
 
     assert course_utils.__version__ == version("course_utils")
+
+
+def test_presenter_mode_enlarges_text_and_can_come_from_the_environment(monkeypatch, capsys):
+    course_utils.setup(verbose=False)
+    normal = mpl.rcParams["font.size"]
+    course_utils.setup(presenter=True)
+    assert mpl.rcParams["font.size"] >= normal + 4 and mpl.rcParams["figure.dpi"] > 100
+    assert "presenter mode" in capsys.readouterr().out
+    monkeypatch.setenv("COURSE_PRESENTER", "1")
+    course_utils.setup(verbose=False)
+    assert mpl.rcParams["font.size"] >= normal + 4
+    monkeypatch.setenv("COURSE_PRESENTER", "0")
+    course_utils.setup(verbose=False)
+    assert mpl.rcParams["font.size"] == normal

@@ -1,0 +1,245 @@
+"""The notebooks in a real browser: widgets render and respond, slides show, the site opens.
+
+JupyterLab runs on loopback with a throwaway configuration (temporary folders, a random port, no
+token) on a *copy* of the notebooks, so that its autosave never writes outputs into the
+repository. Debian's Chromium, driven headless by Playwright, opens every notebook that has a
+widget, runs all cells, moves each widget's first slider and checks that the figure it draws
+changes, that no cell shows an error and that no widget shows as plain text. Screenshots go to
+``build/browser/`` for a person to look at.
+
+Without Playwright or Chromium the tests are skipped with a message saying what to install;
+with ``COURSE_REQUIRE_BROWSER=1`` (as CI sets it) they fail instead.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SHOTS = ROOT / "build" / "browser"
+SITE_INDEX = ROOT / "build" / "site" / "index.html"
+CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
+REQUIRED = os.environ.get("COURSE_REQUIRE_BROWSER") == "1"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+# Running a notebook in the browser takes as long as running it anywhere.
+RUN_ALL_TIMEOUT_MS = int(os.environ.get("COURSE_BROWSER_TIMEOUT_S", "900")) * 1000
+
+
+def _unavailable() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (pip install playwright)"
+    if not CHROMIUM.is_file():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium chromium-driver)"
+    return None
+
+
+_reason = _unavailable()
+if _reason:
+    if REQUIRED:
+        pytest.fail(f"browser tests required (COURSE_REQUIRE_BROWSER=1) but {_reason}",
+                    pytrace=False)
+    pytest.skip(f"browser tests skipped: {_reason}", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+
+def widget_notebooks() -> list[Path]:
+    def has_widget(path: Path) -> bool:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        return any("interact(" in "".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+    return [p for p in NOTEBOOKS if has_widget(p)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """Base URL of a JupyterLab serving a copy of the notebooks; stopped after the module."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    # No "get news?" toast over the notebook, and no "select kernel" dialog: start the
+    # notebook's own kernel.
+    for extension, name, values in [
+            ("apputils-extension", "notification", {"fetchNews": "false", "checkForUpdates": False}),
+            ("notebook-extension", "tracker", {"autoStartDefaultKernel": True})]:
+        folder = root / "settings" / "@jupyterlab" / extension
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(values), encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / "config"),
+           "JUPYTER_RUNTIME_DIR": str(root / "runtime"), "JUPYTER_DATA_DIR": str(root / "data")}
+    env.pop("JUPYTER_PATH", None)
+    log = open(root / "lab.log", "w")  # noqa: SIM115 - open while the server runs
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--IdentityProvider.token=",
+         "--ServerApp.password=", f"--ServerApp.root_dir={root}",
+         f"--LabApp.user_settings_dir={root / 'settings'}",
+         f"--LabApp.workspaces_dir={root / 'workspaces'}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(base + "/api/status", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"JupyterLab did not start; see {root / 'lab.log'}") from None
+                time.sleep(0.5)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield context.new_page()
+    context.close()
+
+
+def open_notebook(page, base: str, name: str) -> None:
+    # "?reset": a saved workspace must not reopen other panels.
+    page.goto(f"{base}/lab/tree/notebooks/{name}?reset")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    # The status bar reads "Python 3 (ipykernel) | Idle" once the kernel is connected and ready.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-StatusBar-TextItem')]"
+        ".some(e => /\\| Idle/.test(e.textContent))", timeout=120_000)
+
+
+STARTED = ("() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
+           ".some(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))")
+
+
+def run_all(page, name: str) -> float:
+    start = time.monotonic()
+    for attempt in range(2):
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+        try:
+            page.wait_for_function(STARTED, timeout=30_000, polling=500)
+            break
+        except Exception:
+            if attempt:
+                page.screenshot(path=str(SHOTS / f"{Path(name).stem}_not_started.png"))
+                raise
+    # Done when every code cell has a number and none shows [*].
+    try:
+        page.wait_for_function(
+            "() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
+            ".map(e => e.textContent.trim()); return p.length > 0 && "
+            "p.every(t => /^\\[\\d+\\]:$/.test(t)); }",
+            timeout=RUN_ALL_TIMEOUT_MS, polling=1000)
+    except Exception:
+        page.screenshot(path=str(SHOTS / f"{Path(name).stem}_stuck.png"))
+        raise
+    return time.monotonic() - start
+
+
+def image_digest(widget) -> str:
+    sources = widget.locator(".jp-OutputArea img, .widget-output img").evaluate_all(
+        "imgs => imgs.map(i => i.src).join('|')")
+    return hashlib.sha256(sources.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("path", widget_notebooks(), ids=lambda p: p.stem)
+def test_widgets_render_and_respond(lab, page, path):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    open_notebook(page, lab, path.name)
+    seconds = run_all(page, path.name)
+    print(f"{path.name}: ran in the browser in {seconds:.0f} s")
+
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    tracebacks = [t for t in errors.all_inner_texts() if "Error" in t or "Traceback" in t]
+    assert not tracebacks, f"{path.name} shows an error:\n{tracebacks[0][:2000]}"
+    texts = page.locator(".jp-OutputArea-output").all_inner_texts()
+    as_text = [t for t in texts if t.lstrip().startswith(("interactive(children", "IntSlider("))]
+    assert not as_text, f"{path.name}: a widget shows as plain text (no widget manager?)"
+
+    widgets = page.locator(".widget-interact")
+    assert widgets.count() > 0, f"{path.name} has interact() code but no widget rendered"
+    for i in range(widgets.count()):
+        widget = widgets.nth(i)
+        widget.scroll_into_view_if_needed()
+        handle = widget.locator(".noUi-handle").first
+        if not handle.count():
+            continue  # a widget with only drop-downs or buttons
+        before = image_digest(widget)
+        assert widget.locator("img").count() > 0, f"{path.name} widget {i} draws no figure"
+        widget.screenshot(path=str(SHOTS / f"{path.stem}_widget{i}_before.png"))
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+        deadline = time.monotonic() + 60
+        while image_digest(widget) == before and time.monotonic() < deadline:
+            time.sleep(0.25)
+        widget.screenshot(path=str(SHOTS / f"{path.stem}_widget{i}_after.png"))
+        assert image_digest(widget) != before, (
+            f"{path.name} widget {i}: moving the slider did not change the figure")
+
+
+def test_slides_show_the_first_three(lab, page):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    name = NOTEBOOKS[0].name
+    page.goto(f"{lab}/rise/notebooks/{name}")
+    page.wait_for_selector(".reveal .slides section", timeout=120_000)
+    time.sleep(2)
+    titles = []
+    for k in range(1, 4):
+        page.screenshot(path=str(SHOTS / f"slides_{NOTEBOOKS[0].stem}_{k}.png"))
+        titles.append(page.locator(".reveal .slides section.present").first.inner_text()[:200])
+        page.keyboard.press("ArrowRight")
+        time.sleep(1)
+    assert titles[0].strip(), "the first slide is empty"
+    assert len(set(titles)) == 3, "the first three slides are not three different slides"
+
+
+def test_the_site_index_opens_and_links_every_notebook(page):
+    if not SITE_INDEX.is_file():
+        message = f"no site at {SITE_INDEX}: build it with `make site`"
+        if REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
+    page.goto(SITE_INDEX.as_uri())
+    cards = page.locator(".card")
+    assert cards.count() == len(NOTEBOOKS)
+    loaded = page.locator(".card img").evaluate_all("imgs => imgs.map(i => i.naturalWidth > 0)")
+    assert loaded and all(loaded), "a thumbnail does not load"
+    page.screenshot(path=str(SHOTS / "site_index.png"), full_page=True)
+    first = page.locator(".card h2 a").first
+    first.click()
+    page.wait_for_load_state()
+    assert page.locator(".jp-Notebook, .jp-Cell").count() > 0
