@@ -130,9 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     student.add_argument("--out", type=Path, default=data.PROJECT_ROOT / "build" / "student")
     web = commands.add_parser("site", help="build a static site of the executed notebooks")
     web.add_argument("--out", type=Path, default=data.PROJECT_ROOT / "build" / "site")
-    web.add_argument("--executed", type=Path, default=data.PROJECT_ROOT / "build" / "executed",
-                     help="executed copies to reuse when fresher than the notebooks (make test "
-                          "writes them)")
+    web.add_argument("--reuse", type=Path, default=None, metavar="DIR",
+                     help="reuse the executed copies in DIR that are fresher than the notebooks "
+                          "(make test records them) instead of running those notebooks again")
     args = parser.parse_args(argv)
     if args.command == "status":
         data.status()
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(written)} student notebooks (solutions removed) in {args.out}")
         return 0
     if args.command == "site":
-        site(args.out, args.executed)
+        site(args.out, args.reuse)
         return 0
     return 0 if prefetch(models=not args.no_models) else 1
 

@@ -66,8 +66,14 @@ def _ignore_library_noise() -> None:
         warnings.filterwarnings("ignore", message=message, category=category)
 
 
+THREADS_ENV = "COURSE_THREADS"
+
+
 def _limit_threads(threads: int) -> None:
     import tensorflow as tf
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)  # OpenBLAS/MKL/OpenMP of NumPy and SciPy, for this process
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -91,8 +97,11 @@ def setup(seed: int = 0, threads: int | None = None, verbose: bool = True,
         Seeds Python's ``random``, NumPy's global generator and Keras/TensorFlow, so every run of a
         notebook draws the same random numbers.
     threads : int, optional
-        CPU threads TensorFlow may use inside one op; default all cores this process may use
-        (:func:`available_cores`). At most two independent ops run at the same time.
+        CPU threads that TensorFlow may use inside one op, and that NumPy/SciPy's BLAS may use;
+        default the environment variable ``COURSE_THREADS`` if set (``make test`` sets it so that
+        its parallel notebook runs share the cores instead of fighting over them), else all cores
+        this process may use (:func:`available_cores`). At most two independent TensorFlow ops
+        run at the same time.
     verbose : bool
         Print one line with the versions in use.
     presenter : bool, optional
@@ -123,7 +132,7 @@ def setup(seed: int = 0, threads: int | None = None, verbose: bool = True,
         import keras
         import tensorflow as tf
 
-        threads = threads or available_cores()
+        threads = threads or int(os.environ.get(THREADS_ENV) or 0) or available_cores()
         _limit_threads(threads)
         tf.constant(0.0) + 1.0  # initialise the runtime now, while its notices are silenced
     tf.get_logger().setLevel(logging.ERROR)

@@ -30,6 +30,8 @@ SHOTS = ROOT / "build" / "browser"
 SITE_INDEX = ROOT / "build" / "site" / "index.html"
 CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 REQUIRED = os.environ.get("COURSE_REQUIRE_BROWSER") == "1"
+pytestmark = pytest.mark.browser
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 # Running a notebook in the browser takes as long as running it anywhere.

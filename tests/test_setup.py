@@ -82,3 +82,12 @@ def test_presenter_mode_enlarges_text_and_can_come_from_the_environment(monkeypa
     monkeypatch.setenv("COURSE_PRESENTER", "0")
     course_utils.setup(verbose=False)
     assert mpl.rcParams["font.size"] == normal
+
+
+def test_threads_can_come_from_the_environment(monkeypatch, capsys):
+    from threadpoolctl import threadpool_info
+
+    monkeypatch.setenv("COURSE_THREADS", "1")
+    course_utils.setup()
+    assert "| 1 threads" in capsys.readouterr().out
+    assert all(pool["num_threads"] == 1 for pool in threadpool_info())
