@@ -38,6 +38,7 @@ __all__ = [
     "IMAGENET_SIZES",
     "PretrainedUnavailable",
     "cached_model",
+    "cached_training",
     "course_cnn",
     "course_cnn_info",
     "imagenet_class_names",
@@ -225,22 +226,52 @@ def course_cnn_info(dataset: str = "mnist", recipe: dict | None = None,
 def _course_cnn(dataset: str, recipe: dict | None, retrain: bool,
                 verbose: bool) -> tuple[keras.Model, dict]:
     recipe = _course_recipe(dataset, recipe)
-    (x_train, y_train), _ = data.load_dataset(dataset, verbose=verbose)
+    (x_train, y_train), _ = data.load_dataset(dataset, verbose=False)
+    return cached_training(
+        f"course_cnn_{dataset}", {"architecture": recipe["architecture"]},
+        lambda: models.build_cnn(input_shape=x_train.shape[1:], n_classes=int(y_train.max()) + 1,
+                                 name=f"course_cnn_{dataset}", **recipe["architecture"]),
+        recipe["training"], x_train, y_train, retrain=retrain, verbose=verbose)
 
+
+def cached_training(name: str, description: dict, build: Callable[[], keras.Model],
+                    settings: dict, x, y, retrain: bool = False,
+                    verbose: bool | int = True) -> tuple[keras.Model, dict]:
+    """Train a classifier with a training recipe once; later calls load it from the cache.
+
+    Parameters
+    ----------
+    name : str
+        Name of the cache entry, e.g. ``"dense_twin_mnist"``.
+    description : dict
+        What ``build`` builds (architecture, data variant): part of the cache key with
+        ``settings`` and the size of the training set, so any change trains a new model.
+    build : callable
+        ``build() -> keras.Model``, see :func:`training.train_with_recipe`.
+    settings : dict
+        The training recipe (epochs, batch size, learning rate, seed, ...).
+    x, y : arrays
+        Training inputs (N, ...) and integer labels (N,).
+    retrain : bool
+        Train again and replace the cached model.
+    verbose : bool or int
+        Print whether the model was loaded or trained, and every ``verbose``-th epoch.
+
+    Returns
+    -------
+    model : keras.Model
+    record : dict
+        ``train_seconds``, ``epochs``, ``n_train``, ``keras_version`` and ``folder``.
+    """
     def train() -> tuple[keras.Model, dict]:
         if verbose:
-            print(f"Training the course CNN on {dataset} ({len(x_train):,} images) ...")
-        model, history = training.train_with_recipe(
-            lambda: models.build_cnn(input_shape=x_train.shape[1:],
-                                     n_classes=int(y_train.max()) + 1,
-                                     name=f"course_cnn_{dataset}", **recipe["architecture"]),
-            recipe["training"], x_train, y_train, verbose=verbose)
-        return model, {"dataset": dataset, "train_seconds": round(history.seconds, 1),
-                       "epochs": len(history.epoch), "n_train": len(x_train),
-                       "keras_version": keras.__version__}
+            print(f"Training {name} on {len(x):,} examples ...")
+        model, history = training.train_with_recipe(build, settings, x, y, verbose=verbose)
+        return model, {"train_seconds": round(history.seconds, 1), "epochs": len(history.epoch),
+                       "n_train": len(x), "keras_version": keras.__version__}
 
-    return cached_model(f"course_cnn_{dataset}", {**recipe, "n_train": len(x_train)}, train,
-                        retrain=retrain, verbose=verbose)
+    return cached_model(name, {**description, "training": settings, "n_train": len(x)}, train,
+                        retrain=retrain, verbose=bool(verbose))
 
 
 # ---------------------------------------------------------------------------- ImageNet MobileNet
