@@ -28,6 +28,7 @@ __all__ = [
     "edge_likeness",
     "edge_similarity",
     "logits_model",
+    "model_input",
     "predicted_classes",
     "shift_sensitivity",
 ]
@@ -41,7 +42,26 @@ def _layer_map(model: keras.Model) -> dict[str, keras.Layer]:
             if not isinstance(layer, keras.layers.InputLayer)}
 
 
-def _model_inputs(model: keras.Model):
+def model_input(model: keras.Model):
+    """The one input tensor of a model, to build probe models on (``keras.Model(input, ...)``).
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional model, or a Sequential one that has been built (created with
+        ``keras.Input`` or called on data).
+
+    Returns
+    -------
+    input : KerasTensor
+        A single tensor, not a one-element list: a model built on a list expects a list when
+        called, and warns on every call with a plain batch.
+
+    Raises
+    ------
+    ValueError
+        If the model has no defined input yet, or more than one.
+    """
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):  # a Sequential model that was never built
@@ -49,9 +69,10 @@ def _model_inputs(model: keras.Model):
     if not inputs:
         raise ValueError(f"model {model.name!r} has no defined input yet: create it with "
                          "keras.Input or call it on a batch first")
-    # A single input as a tensor, not a one-element list: a model built on a list expects a list
-    # when called and warns on every call with a plain batch.
-    return inputs[0] if len(inputs) == 1 else inputs
+    if len(inputs) != 1:
+        raise ValueError(f"model {model.name!r} has {len(inputs)} inputs; these tools take "
+                         "models with one input")
+    return inputs[0]
 
 
 def activations(model: keras.Model, x, layer_names: Sequence[str] | None = None,
@@ -81,7 +102,7 @@ def activations(model: keras.Model, x, layer_names: Sequence[str] | None = None,
     >>> acts["relu1"].shape  # doctest: +SKIP
     (8, 26, 26, 16)
     """
-    inputs = _model_inputs(model)
+    inputs = model_input(model)
     layers = _layer_map(model)
     names = list(layers) if layer_names is None else list(layer_names)
     unknown = [n for n in names if n not in layers]
@@ -131,7 +152,7 @@ def logits_model(model: keras.Model) -> keras.Model:
     gradient of log p through the softmax is 0 and gradient-based methods stall. The gradient of
     the logits, or of a cross-entropy computed from them, does not vanish.
     """
-    inputs = _model_inputs(model)
+    inputs = model_input(model)
     last = model.layers[-1]
     activation = getattr(last, "activation", None)
     name = getattr(activation, "__name__", str(activation))

@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["course_utils.kernels", "course_utils.transforms", "course_utils.metrics",
+MODULES = ["course_utils.kernels", "course_utils.transforms", "course_utils.metrics", "course_utils.featviz",
            "course_utils.plotting", "course_utils.data"]
 
 
