@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["course_utils.kernels", "course_utils.transforms", "course_utils.metrics", "course_utils.featviz",
-           "course_utils.plotting", "course_utils.data"]
+           "course_utils.plotting", "course_utils.data", "course_utils.autoencoders"]
 
 
 @pytest.mark.parametrize("name", MODULES)
