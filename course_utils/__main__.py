@@ -34,13 +34,16 @@ def _prefetch_pretrained() -> bool:
 
 def _shared_models() -> list[tuple[str, object]]:
     """(label, function that loads or trains it) for every trained model the notebooks share."""
-    from course_utils import attacks, zoo
+    from course_utils import attacks, autoencoders, transfer, zoo
 
     models = [(f"course CNN {dataset}", lambda d=dataset: zoo.course_cnn(d))
               for dataset in zoo.COURSE_CNN_RECIPES]
     models += [("second CNN mnist (08)", lambda: attacks.second_cnn("mnist")),
                ("adversarially trained CNN mnist (08)",
                 lambda: attacks.adversarially_trained_cnn("mnist"))]
+    models += [(f"CNN on classes 0-4 of {dataset} (09)", lambda d=dataset: transfer.half_cnn(d))
+               for dataset in transfer.HALF_CNN_RECIPES]
+    models += autoencoders.notebook_models()
     return models
 
 

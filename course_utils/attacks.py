@@ -39,7 +39,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_utils import data, inspection, models, training, transforms, zoo
+from course_utils import data, inspection, models, training, zoo
 
 __all__ = [
     "ADVERSARIAL_TRAINING_RECIPES",
@@ -52,7 +52,6 @@ __all__ = [
     "cross_entropy",
     "fgsm",
     "input_gradient",
-    "load_photo",
     "perturbation_norms",
     "pgd",
     "random_perturbation",
@@ -582,28 +581,6 @@ def accuracy_under_attack(model: keras.Model, x, y, attack: Callable, eps_values
 
 
 # ------------------------------------------------------------------------------ ImageNet photos
-
-
-def load_photo(name: str, size: int = 128) -> np.ndarray:
-    """A natural colour photo as the ImageNet networks take it: the central square, resized.
-
-    Parameters
-    ----------
-    name : str
-        One of ``data.image_names()`` (e.g. "coffee", "chelsea", "astronaut", "rocket").
-    size : int
-        Side of the result in pixels (128 for ``zoo.imagenet_mobilenet(128)``).
-
-    Returns
-    -------
-    batch : float32 array, shape (1, size, size, 3)
-        A batch of one, pixel values in [0, 1].
-    """
-    image = data.load_image(name, color="rgb")
-    height, width = image.shape[:2]
-    side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
-    return transforms.resize_images(image[None, top:top + side, left:left + side], size)
 
 
 # ------------------------------------------------------------------------- models for notebook 08

@@ -5,7 +5,7 @@ The lecture gives two ways to see what a hidden unit h encodes:
 1. **Search the data** for the inputs x with the largest h(x): :func:`top_activating`, which also
    cuts out the part of each image the unit actually sees (:func:`receptive_field`,
    :func:`receptive_field_crops`). Large photos are cut into network-sized tiles first
-   (:func:`tile_images`).
+   (``transforms.cut_tiles``).
 2. **Optimise the input**: solve max_x h(x) by gradient ascent on the pixels
    (:func:`activation_maximization`). Alone this gives high activations and unnatural, noisy
    images; regularisers g(x) keep x closer to a natural image (Yosinski et al. 2015, "Understanding
@@ -66,7 +66,6 @@ __all__ = [
     "show_saliency",
     "show_units",
     "smoothgrad",
-    "tile_images",
     "top_activating",
     "total_variation",
     "tv_penalty",
@@ -391,58 +390,6 @@ def receptive_field_crops(images, rf: ReceptiveField, rows, cols) -> np.ndarray:
     return np.moveaxis(crops, 1, -1).copy()
 
 
-def tile_images(images: Sequence[np.ndarray], size: int, stride: int | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Cut images of any size into square tiles, to feed photos to a network of fixed input size.
-
-    Parameters
-    ----------
-    images : sequence of arrays, each (H, W, C)
-        Same number of channels C each, H and W at least ``size``.
-    size : int
-        Side of a tile in pixels.
-    stride : int, optional
-        Step between tiles (default ``size // 2``: tiles overlap by half, so every object lies
-        well inside some tile).
-
-    Returns
-    -------
-    tiles : array, shape (M, size, size, C)
-    origins : int array, shape (M, 3)
-        (image index, top, left) of every tile.
-
-    Examples
-    --------
-    >>> tiles, origins = tile_images([np.zeros((256, 384, 3))], 128)
-    >>> tiles.shape, origins[-1].tolist()
-    ((15, 128, 128, 3), [0, 128, 256])
-    """
-    stride = size // 2 if stride is None else stride
-    if size < 1 or stride < 1:
-        raise ValueError(f"size and stride must be positive, got size={size}, stride={stride}")
-    arrays = [np.asarray(img) for img in images]
-    if not arrays:
-        raise ValueError("images is empty; pass at least one (H, W, C) image")
-    channels = {a.shape[-1] if a.ndim == 3 else None for a in arrays}
-    if len(channels) != 1 or None in channels:
-        raise ValueError("every image must be (H, W, C) with the same C, got shapes "
-                         f"{[a.shape for a in arrays]}; convert grey images with "
-                         "transforms.grey_to_rgb(img[..., None]) or img[..., None]")
-    tiles, origins = [], []
-    for index, img in enumerate(arrays):
-        if min(img.shape[:2]) < size:
-            raise ValueError(f"image {index} is {img.shape[0]}x{img.shape[1]}, smaller than one "
-                             f"{size}x{size} tile; resize it first")
-        windows = np.lib.stride_tricks.sliding_window_view(img, (size, size), axis=(0, 1))
-        picked = windows[::stride, ::stride]  # (rows, cols, C, size, size)
-        tops = np.arange(picked.shape[0]) * stride
-        lefts = np.arange(picked.shape[1]) * stride
-        tiles.append(np.moveaxis(picked, 2, -1).reshape(-1, size, size, img.shape[-1]))
-        grid = np.stack(np.meshgrid(tops, lefts, indexing="ij"), axis=-1).reshape(-1, 2)
-        origins.append(np.column_stack([np.full(len(grid), index), grid]))
-    return np.concatenate(tiles).astype(np.float32), np.concatenate(origins)
-
-
 # ---------------------------------------------------------------------------- searching the data
 
 
@@ -514,7 +461,7 @@ def top_activating(model: keras.Model, layer: str, unit, images, k: int = 8,
     unit : int or sequence of int
         Channel(s) of the layer.
     images : array, shape (N, H, W, C)
-        The data set to search (test images, or photo tiles from :func:`tile_images`).
+        The data set to search (test images, or photo tiles from ``transforms.cut_tiles``).
     k : int
         Images per unit, 1 <= k <= N.
     maxima : UnitMaxima, optional

@@ -14,6 +14,7 @@ from scipy import ndimage
 
 __all__ = [
     "add_noise",
+    "cut_tiles",
     "grey_to_rgb",
     "resize_images",
     "rotate_images",
@@ -114,8 +115,24 @@ def add_noise(img, noise: float, seed: int = 0) -> np.ndarray:
     return np.clip(img + noise * rng.standard_normal(img.shape), 0.0, 1.0)
 
 
+def _bilinear_weights(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) matrix of 1D bilinear interpolation with pixel centres at i + 0.5.
+
+    Output pixel i samples the input at (i + 0.5) n_in / n_out - 0.5, clamped to the image, from
+    its two nearest input pixels: the convention of ``tf.image.resize`` and of
+    ``scipy.ndimage.zoom(..., grid_mode=True, mode="nearest")``.
+    """
+    centres = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
+    low = np.floor(centres).astype(int)
+    high = np.minimum(low + 1, n_in - 1)
+    weights = np.zeros((n_out, n_in), dtype=np.float32)
+    np.add.at(weights, (np.arange(n_out), low), 1 - (centres - low))
+    np.add.at(weights, (np.arange(n_out), high), centres - low)
+    return weights
+
+
 def resize_images(images, size: int | tuple[int, int]) -> np.ndarray:
-    """Resize a batch of images with bilinear interpolation.
+    """Resize a batch of images with bilinear interpolation (no anti-aliasing).
 
     Parameters
     ----------
@@ -127,14 +144,26 @@ def resize_images(images, size: int | tuple[int, int]) -> np.ndarray:
     Returns
     -------
     resized : float32 array, shape (N, height, width, C), in [0, 1]
+
+    Notes
+    -----
+    Bilinear interpolation is separable: resizing is ``R_h @ x @ R_w.T`` for every image and
+    channel, with one small interpolation matrix per axis, so a batch takes two matrix products.
+
+    Examples
+    --------
+    >>> resize_images(np.ones((2, 28, 28, 1)), 128).shape
+    (2, 128, 128, 1)
     """
     x = _as_batch(images).astype(np.float32, copy=False)
     height, width = (size, size) if isinstance(size, numbers.Integral) else tuple(size)
     if min(height, width) < 1:
         raise ValueError(f"size must be positive, got {size!r}")
-    factors = (1.0, height / x.shape[1], width / x.shape[2], 1.0)
-    out = ndimage.zoom(x, factors, order=1, mode="nearest", grid_mode=True)
-    return np.clip(out, 0.0, 1.0)
+    rows = _bilinear_weights(x.shape[1], int(height))
+    cols = _bilinear_weights(x.shape[2], int(width))
+    channels_first = np.moveaxis(x, -1, 1)  # (N, C, H, W)
+    out = rows @ channels_first @ cols.T  # (N, C, height, width)
+    return np.clip(np.moveaxis(out, 1, -1), 0.0, 1.0)
 
 
 def grey_to_rgb(images) -> np.ndarray:
@@ -152,3 +181,54 @@ def grey_to_rgb(images) -> np.ndarray:
     if x.ndim < 3 or x.shape[-1] != 1:
         raise ValueError(f"images has shape {x.shape}; expected grey images (..., H, W, 1)")
     return np.repeat(x, 3, axis=-1)
+
+
+def cut_tiles(images, size: int, stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Cut images of any size into square tiles, to feed photos to a network of fixed input size.
+
+    Parameters
+    ----------
+    images : sequence of arrays, each (H, W, C)
+        Same number of channels C each, H and W at least ``size``.
+    size : int
+        Side of a tile in pixels.
+    stride : int, optional
+        Step between tiles (default ``size // 2``: tiles overlap by half, so every object lies
+        well inside some tile).
+
+    Returns
+    -------
+    tiles : array, shape (M, size, size, C)
+    origins : int array, shape (M, 3)
+        (image index, top, left) of every tile.
+
+    Examples
+    --------
+    >>> tiles, origins = cut_tiles([np.zeros((256, 384, 3))], 128)
+    >>> tiles.shape, origins[-1].tolist()
+    ((15, 128, 128, 3), [0, 128, 256])
+    """
+    stride = size // 2 if stride is None else stride
+    if size < 1 or stride < 1:
+        raise ValueError(f"size and stride must be positive, got size={size}, stride={stride}")
+    arrays = [np.asarray(img) for img in images]
+    if not arrays:
+        raise ValueError("images is empty; pass at least one (H, W, C) image")
+    channels = {a.shape[-1] if a.ndim == 3 else None for a in arrays}
+    if len(channels) != 1 or None in channels:
+        raise ValueError("every image must be (H, W, C) with the same C, got shapes "
+                         f"{[a.shape for a in arrays]}; convert grey images with "
+                         "transforms.grey_to_rgb(img[..., None]) or img[..., None]")
+    tiles, origins = [], []
+    for index, img in enumerate(arrays):
+        if min(img.shape[:2]) < size:
+            raise ValueError(f"image {index} is {img.shape[0]}x{img.shape[1]}, smaller than one "
+                             f"{size}x{size} tile; resize it first")
+        windows = np.lib.stride_tricks.sliding_window_view(img, (size, size), axis=(0, 1))
+        picked = windows[::stride, ::stride]  # (rows, cols, C, size, size)
+        tops = np.arange(picked.shape[0]) * stride
+        lefts = np.arange(picked.shape[1]) * stride
+        tiles.append(np.moveaxis(picked, 2, -1).reshape(-1, size, size, img.shape[-1]))
+        grid = np.stack(np.meshgrid(tops, lefts, indexing="ij"), axis=-1).reshape(-1, 2)
+        origins.append(np.column_stack([np.full(len(grid), index), grid]))
+    return np.concatenate(tiles).astype(np.float32), np.concatenate(origins)

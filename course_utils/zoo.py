@@ -31,7 +31,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from course_utils import data, models, training
+from course_utils import data, models, training, transforms
 
 __all__ = [
     "COURSE_CNN_RECIPES",
@@ -43,6 +43,7 @@ __all__ = [
     "course_cnn_info",
     "imagenet_class_names",
     "imagenet_mobilenet",
+    "imagenet_photo",
     "imagenet_top_k",
     "models_dir",
 ]
@@ -356,6 +357,28 @@ def imagenet_mobilenet(size: int = 128, include_top: bool = True,
             f"`{data.PREFETCH_HINT}` once online, or copy the file from "
             f"{_MOBILENET_URL + file_name}."
         ) from err
+
+
+def imagenet_photo(name: str, size: int = 128) -> np.ndarray:
+    """A natural colour photo as the ImageNet networks take it: the central square, resized.
+
+    Parameters
+    ----------
+    name : str
+        One of ``data.image_names()`` (e.g. "coffee", "chelsea", "astronaut", "rocket").
+    size : int
+        Side of the result in pixels (128 for ``imagenet_mobilenet(128)``).
+
+    Returns
+    -------
+    batch : float32 array, shape (1, size, size, 3)
+        A batch of one, pixel values in [0, 1].
+    """
+    image = data.load_image(name, color="rgb")
+    height, width = image.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    return transforms.resize_images(image[None, top:top + side, left:left + side], size)
 
 
 def _check_class_index(path: Path) -> None:

@@ -292,13 +292,7 @@ def test_other_bad_input(model, batch):
         attacks.fgsm(model, np.zeros(5, np.float32), 0, 0.1)
 
 
-# ------------------------------------------------------------------------------- photos, models
-
-
-def test_load_photo_is_a_square_batch_in_the_unit_range():
-    photo = attacks.load_photo("coffee", 64)
-    assert photo.shape == (1, 64, 64, 3) and photo.dtype == np.float32
-    assert 0 <= photo.min() and photo.max() <= 1 and photo.std() > 0.1
+# ------------------------------------------------------------------------------------ models
 
 
 @pytest.fixture

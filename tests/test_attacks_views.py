@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from course_utils import attacks, zoo
+from course_utils import zoo
 from course_utils.views import attacks as views
 
 
@@ -170,7 +170,7 @@ def test_imagenet_lab_view_attacks_towards_the_target(imagenet_like_model, class
     images = _image_axes(fig)
     assert len(images) == 3
     x, x_adv = _shown(images[0]), _shown(images[2])
-    np.testing.assert_allclose(x, attacks.load_photo("coffee", 32)[0], atol=1e-6)
+    np.testing.assert_allclose(x, zoo.imagenet_photo("coffee", 32)[0], atol=1e-6)
     assert np.abs(x_adv - x).max() <= 8 / 255 + 1e-6
     goal = class_names.index("broccoli")
     probs = np.asarray(imagenet_like_model(np.stack([x, x_adv]).astype(np.float32)))

@@ -127,21 +127,6 @@ def test_receptive_field_crops_are_the_box_moved_inside_the_image():
         fv.receptive_field_crops(x, rf, [0], [0])
 
 
-def test_tile_images_cuts_overlapping_tiles_and_records_their_origins():
-    a = np.arange(6 * 8 * 2, dtype=np.float32).reshape(6, 8, 2)
-    b = -np.arange(4 * 4 * 2, dtype=np.float32).reshape(4, 4, 2)
-    tiles, origins = fv.tile_images([a, b], 4, stride=2)
-    assert tiles.shape == (2 * 3 + 1, 4, 4, 2)
-    assert origins.tolist() == [[0, 0, 0], [0, 0, 2], [0, 0, 4], [0, 2, 0], [0, 2, 2], [0, 2, 4],
-                                [1, 0, 0]]
-    for tile, (i, top, left) in zip(tiles, origins, strict=True):
-        np.testing.assert_array_equal(tile, [a, b][i][top:top + 4, left:left + 4])
-    with pytest.raises(ValueError, match="smaller than one"):
-        fv.tile_images([a], 7)
-    with pytest.raises(ValueError, match="same C"):
-        fv.tile_images([a, np.zeros((8, 8))], 4)
-
-
 # ------------------------------------------------------------------------------ searching the data
 
 

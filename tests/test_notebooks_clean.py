@@ -28,3 +28,22 @@ def test_notebook_has_no_outputs(path):
         assert cell.get("execution_count") is None, (
             f"{path.name} cell {index} has an execution count"
         )
+
+
+def first_code_cell(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return next("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_cell_says_what_to_run_when_course_utils_is_missing(path, monkeypatch):
+    """On a fresh Colab runtime the package is not installed: one line must say what to run."""
+    import sys
+
+    source = first_code_cell(path)
+    assert "course_utils.setup(" in source
+    monkeypatch.setitem(sys.modules, "course_utils", None)  # "import course_utils" now fails
+    with pytest.raises(ModuleNotFoundError) as missing:
+        exec(compile(source, path.name, "exec"), {})
+    message = str(missing.value)
+    assert "pip install" in message and "\n" not in message

@@ -81,3 +81,28 @@ def test_grey_to_rgb_repeats_the_channel():
         np.testing.assert_array_equal(rgb[..., c], x[..., 0])
     with pytest.raises(ValueError, match="grey"):
         transforms.grey_to_rgb(rgb)
+
+
+def test_cut_tiles_cuts_overlapping_tiles_and_records_their_origins():
+    a = np.arange(6 * 8 * 2, dtype=np.float32).reshape(6, 8, 2)
+    b = -np.arange(4 * 4 * 2, dtype=np.float32).reshape(4, 4, 2)
+    tiles, origins = transforms.cut_tiles([a, b], 4, stride=2)
+    assert tiles.shape == (2 * 3 + 1, 4, 4, 2)
+    assert origins.tolist() == [[0, 0, 0], [0, 0, 2], [0, 0, 4], [0, 2, 0], [0, 2, 2], [0, 2, 4],
+                                [1, 0, 0]]
+    for tile, (i, top, left) in zip(tiles, origins, strict=True):
+        np.testing.assert_array_equal(tile, [a, b][i][top:top + 4, left:left + 4])
+    with pytest.raises(ValueError, match="smaller than one"):
+        transforms.cut_tiles([a], 7)
+    with pytest.raises(ValueError, match="same C"):
+        transforms.cut_tiles([a, np.zeros((8, 8))], 4)
+
+
+@pytest.mark.parametrize("size", [(56, 56), (13, 40), (28, 28)])
+def test_resize_images_is_scipys_bilinear_zoom(size):
+    from scipy import ndimage
+
+    x = np.random.default_rng(0).random((3, 28, 20, 2), dtype=np.float32)
+    factors = (1, size[0] / 28, size[1] / 20, 1)
+    reference = ndimage.zoom(x, factors, order=1, mode="nearest", grid_mode=True)
+    np.testing.assert_allclose(transforms.resize_images(x, size), reference, atol=1e-5)

@@ -186,6 +186,17 @@ def test_mobilenet_takes_unit_pixels_and_recognises_an_espresso():
     assert [p for _, p in top] == sorted((p for _, p in top), reverse=True)
 
 
+def test_imagenet_photo_is_the_central_square_resized():
+    photo = zoo.imagenet_photo("coffee", 64)
+    assert photo.shape == (1, 64, 64, 3) and photo.dtype == np.float32
+    assert 0 <= photo.min() and photo.max() <= 1 and photo.std() > 0.1
+    wide = data.load_image("chelsea", color="rgb")  # 300 x 451: the central 300 x 300 is kept
+    side = wide.shape[0]
+    left = (wide.shape[1] - side) // 2
+    np.testing.assert_allclose(zoo.imagenet_photo("chelsea", side)[0],
+                               wide[:, left:left + side], atol=1e-6)
+
+
 @needs_weights
 def test_mobilenet_feature_extractor_pools_to_256_features():
     model = zoo.imagenet_mobilenet(128, include_top=False, pooling="avg")

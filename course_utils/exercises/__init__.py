@@ -1,7 +1,7 @@
 """Exercises that check themselves: the feedback type shared by every notebook's checks.
 
-Each notebook's exercises have their checks in ``course_utils.exercises.<topic>`` (the same topic
-names as ``views``). In a notebook an exercise is three cells:
+Each notebook's exercises have their checks in ``course_utils.exercises.<topic>`` (the topic names
+of ``views``, plus ``training_tricks`` for notebook 05). In a notebook an exercise is three cells:
 
 1. the student's cell (tagged ``exercise``), which starts as ``answer = ...``;
 2. the check, ``check_something(answer)``, which shows a :class:`Feedback`: "not attempted yet"

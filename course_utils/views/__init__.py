@@ -7,8 +7,10 @@ and unit-tested. Its parameters are exactly the widget's controls. Inside
 
     interact(shown(smoothing_view), img=fixed(camera), k=IntSlider(value=9, min=1, max=31, step=2))
 
-Modules: ``convolutions`` (01), ``keras_synthetic`` (02), ``keras_mnist`` (03); the topics of
-notebooks 06 to 10 add theirs.
+Modules, one per notebook topic: ``convolutions`` (01), ``keras_synthetic`` (02), ``keras_mnist`` (03),
+``cnn`` (04), ``featviz`` (06), ``double_descent`` (07), ``attacks`` (08), ``transfer`` (09),
+``autoencoders`` (10). Where a view has several controls, ``<view>_controls()`` returns ready
+widgets (labels that fit, ``continuous_update=False`` for expensive ones).
 """
 
 from __future__ import annotations

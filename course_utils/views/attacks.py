@@ -287,7 +287,7 @@ def imagenet_lab_view(model, photo: str = "coffee", target: str = "broccoli",
             or not 0 <= eps_grey_levels <= 255):
         raise ValueError(f"eps_grey_levels must be an int in 0..255, got {eps_grey_levels!r}")
     goal = names.index(target)
-    x = attacks.load_photo(photo, LAB_SIZE)
+    x = zoo.imagenet_photo(photo, LAB_SIZE)
     print(f"{LAB_STEPS} PGD steps towards {target!r} within {eps_grey_levels} grey levels ...")
     start = time.perf_counter()
     x_adv = attacks.pgd(model, x, goal, eps_grey_levels / 255, steps=LAB_STEPS, targeted=True,
