@@ -186,7 +186,7 @@ move the sliders, open the notebooks in JupyterLab (see the project's README).</
 """
 
 _CARD = """<div class="card" id="{stem}">{image}
-<div><h2><a href="{stem}.html">{title}</a></h2><p>{summary}</p>
+<div><h2><a href="{stem}.html">{title}</a></h2>{summary}
 <p class="meta">{name} · ran in {seconds} on the machine that built this site</p></div></div>
 """
 
@@ -219,6 +219,8 @@ def build_site(out_dir: str | Path, executed: dict[str, nbformat.NotebookNode]) 
     if out_dir.exists():
         shutil.rmtree(out_dir)
     (out_dir / "thumbnails").mkdir(parents=True)
+    from nbconvert.filters import markdown2html
+
     exporter = _exporter()
     cards = []
     for name, notebook in executed.items():
@@ -234,7 +236,7 @@ def build_site(out_dir: str | Path, executed: dict[str, nbformat.NotebookNode]) 
         seconds = notebook.metadata.get("course", {}).get("run_seconds")
         cards.append(_CARD.format(
             stem=stem, image=image, title=html.escape(title or stem), name=html.escape(name),
-            summary=html.escape(summary), seconds="?" if seconds is None else f"{seconds:.0f} s"))
+            summary=markdown2html(summary), seconds="?" if seconds is None else f"{seconds:.0f} s"))
     index = out_dir / "index.html"
     index.write_text(_INDEX.format(cards="".join(cards),
                                    built=time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")

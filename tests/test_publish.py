@@ -87,7 +87,7 @@ def test_every_solution_cell_of_the_course_is_tagged_and_collapsed():
 
 
 def test_site_has_a_page_and_a_card_per_notebook_with_its_thumbnail(tmp_path):
-    first = notebook(nbformat.v4.new_markdown_cell("# 01 · Convolutions\n\nSmoothing and edges."),
+    first = notebook(nbformat.v4.new_markdown_cell("# 01 · Convolutions\n\nSmoothing and **edges**."),
                      code("plot()", outputs=[{"output_type": "display_data",
                                               "data": {"image/png": png(2)}, "metadata": {}}]),
                      code("plot()", tags=["thumbnail"],
@@ -98,7 +98,7 @@ def test_site_has_a_page_and_a_card_per_notebook_with_its_thumbnail(tmp_path):
     index = publish.build_site(tmp_path / "site", {"01_a.ipynb": first, "02_b.ipynb": second})
     page = index.read_text(encoding="utf-8")
     assert page.index("01 · Convolutions") < page.index("02 · Keras")
-    assert "Smoothing and edges." in page and "ran in 12 s" in page
+    assert "Smoothing and <strong>edges</strong>." in page and "ran in 12 s" in page
     assert (tmp_path / "site" / "01_a.html").is_file() and (tmp_path / "site" / "02_b.html").is_file()
     thumb = (tmp_path / "site" / "thumbnails" / "01_a.png").read_bytes()
     assert thumb == base64.b64decode(first.cells[2].outputs[0]["data"]["image/png"])  # the tagged one
