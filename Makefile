@@ -8,8 +8,9 @@ BIN    := $(VENV)/bin
 PYTEST_ARGS ?= -n 2 --dist loadscope --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
 	-m "not browser" -p course_utils.publish --nbval-record build/executed tests notebooks
 
-# Each of the two nbval workers gets its share of the cores (TensorFlow and BLAS threads).
-export COURSE_THREADS ?= $(shell python3 -c "import os; print(max(1, len(os.sched_getaffinity(0)) // 2))" 2>/dev/null || echo 1)
+# Under `make test` each of the two nbval workers gets its share of the cores (TensorFlow and BLAS
+# threads); `make site`, `check` and `lab` run one notebook at a time and use them all.
+test: export COURSE_THREADS ?= $(shell python3 -c "import os; print(max(1, len(os.sched_getaffinity(0)) // 2))" 2>/dev/null || echo 1)
 
 .PHONY: setup check-python lab test lint browser-test prefetch check student site clean-cache
 
