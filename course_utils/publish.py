@@ -134,17 +134,36 @@ def student_edition(out_dir: str | Path, src_dir: str | Path = NOTEBOOKS_DIR) ->
 # ----------------------------------------------------------------------------------- the site
 
 
-def _title_and_summary(notebook: nbformat.NotebookNode) -> tuple[str, str]:
-    """The first heading, and the first paragraph after it, of a notebook's first Markdown cell."""
+_LIST_ITEM = re.compile(r"(\*|-|\d+\.) ")
+
+
+def _title_and_summary(notebook: nbformat.NotebookNode) -> tuple[str, str, str]:
+    """What the index says of a notebook, as Markdown, from its first Markdown cell.
+
+    Returns
+    -------
+    title : str
+        The cell's first heading.
+    summary : str
+        The first paragraph after it (with the one after that when the first is a quotation),
+        without a last sentence that ends in a colon.
+    contents : str
+        The cell's last list: in every notebook, what it shows, section by section.
+    """
     for cell in notebook.cells:
         if cell.cell_type != "markdown":
             continue
         lines = cell.source.strip().splitlines()
         title = lines[0].lstrip("# ").strip() if lines and lines[0].startswith("#") else ""
+        # Line breaks stay: a quotation continues on lines that start with "> ".
         paragraphs = [p.strip() for p in "\n".join(lines[1:]).split("\n\n") if p.strip()]
-        summary = re.sub(r"\s+", " ", paragraphs[0]) if paragraphs else ""
-        return title, summary
-    return "", ""
+        lists = [p for p in paragraphs if _LIST_ITEM.match(p)]
+        text = [p for p in paragraphs if not _LIST_ITEM.match(p)]
+        summary = "\n\n".join(text[:2] if text and text[0].startswith(">") else text[:1])
+        # A closing sentence such as "The lecture gives two answers:" announces what the card omits.
+        summary = re.sub(r"([.?!]\**)\s+[^.?!]*:$", r"\1", summary)
+        return title, summary, lists[-1] if lists else ""
+    return "", "", ""
 
 
 def _thumbnail(notebook: nbformat.NotebookNode) -> bytes | None:
@@ -167,6 +186,7 @@ def _thumbnail(notebook: nbformat.NotebookNode) -> bytes | None:
 _INDEX = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Convolutional networks and adversarial examples: lecture notebooks</title>
+{mathjax}
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
        color: #222; }}
@@ -175,6 +195,7 @@ h1 {{ font-size: 1.8em; }}
          padding: 1em 0; }}
 .card img {{ width: 300px; max-height: 220px; object-fit: contain; border: 1px solid #eee; }}
 .card h2 {{ margin: 0 0 .3em; font-size: 1.25em; }}
+.card ul, .card ol {{ margin: .3em 0; padding-left: 1.4em; font-size: .92em; color: #333; }}
 .meta {{ color: #666; font-size: .9em; }}
 </style></head><body>
 <h1>Convolutional networks and adversarial examples</h1>
@@ -186,7 +207,7 @@ move the sliders, open the notebooks in JupyterLab (see the project's README).</
 """
 
 _CARD = """<div class="card" id="{stem}">{image}
-<div><h2><a href="{stem}.html">{title}</a></h2>{summary}
+<div><h2><a href="{stem}.html">{title}</a></h2>{summary}{contents}
 <p class="meta">{name} · ran in {seconds} on the machine that built this site</p></div></div>
 """
 
@@ -227,7 +248,7 @@ def build_site(out_dir: str | Path, executed: dict[str, nbformat.NotebookNode]) 
         stem = Path(name).stem
         body, _ = exporter.from_notebook_node(notebook)
         (out_dir / f"{stem}.html").write_text(body, encoding="utf-8")
-        title, summary = _title_and_summary(notebook)
+        title, summary, contents = _title_and_summary(notebook)
         thumb = _thumbnail(notebook)
         image = ""
         if thumb is not None:
@@ -236,9 +257,13 @@ def build_site(out_dir: str | Path, executed: dict[str, nbformat.NotebookNode]) 
         seconds = notebook.metadata.get("course", {}).get("run_seconds")
         cards.append(_CARD.format(
             stem=stem, image=image, title=html.escape(title or stem), name=html.escape(name),
-            summary=markdown2html(summary), seconds="?" if seconds is None else f"{seconds:.0f} s"))
+            summary=markdown2html(summary), contents=markdown2html(contents),
+            seconds="?" if seconds is None else f"{seconds:.0f} s"))
     index = out_dir / "index.html"
-    index.write_text(_INDEX.format(cards="".join(cards),
+    # The summaries' formulas are typeset by the same MathJax as the notebook pages.
+    mathjax = exporter.environment.get_template("mathjax.html.j2").module.mathjax(
+        exporter.mathjax_url)
+    index.write_text(_INDEX.format(cards="".join(cards), mathjax=mathjax,
                                    built=time.strftime("%Y-%m-%d %H:%M")), encoding="utf-8")
     (out_dir / "runs.json").write_text(json.dumps(
         {name: nb.metadata.get("course", {}).get("run_seconds") for name, nb in executed.items()},

@@ -94,11 +94,25 @@ def test_site_has_a_page_and_a_card_per_notebook_with_its_thumbnail(tmp_path):
                           outputs=[{"output_type": "display_data",
                                     "data": {"image/png": png(3)}, "metadata": {}}]))
     first.metadata["course"] = {"run_seconds": 12.3}
-    second = notebook(nbformat.v4.new_markdown_cell("# 02 · Keras\n\nA dense network."))
+    second = notebook(nbformat.v4.new_markdown_cell(
+        "# 02 · Keras\n\n> What if you have a lot\n> of $28 \\times 28$ images?\n\nMore. We *ask*. "
+        "We give\ntwo answers:\n\n"
+        "1. search\n2. optimise\n\nIn this notebook:\n\n1. Data\n2. Dense layers\n\n"
+        "Every claim is checked."))
     index = publish.build_site(tmp_path / "site", {"01_a.ipynb": first, "02_b.ipynb": second})
     page = index.read_text(encoding="utf-8")
     assert page.index("01 · Convolutions") < page.index("02 · Keras")
     assert "Smoothing and <strong>edges</strong>." in page and "ran in 12 s" in page
+    # A quotation over two lines is one quotation, its formula left for MathJax, as on the pages.
+    quote = page[page.index("<blockquote>"):page.index("</blockquote>")]
+    assert "What if you have a lot" in quote and "of $28 \\times 28$ images?" in quote
+    assert "&gt;" not in quote and "More." in page[page.index("</blockquote>"):]
+    # What a notebook shows is its introduction's last list (the first one may be part of the story).
+    assert "<li>Dense layers</li>" in page and "optimise" not in page and "Every claim" not in page
+    assert "More. We <em>ask</em>.</p>" in page and "two answers" not in page
+    assert page.count("<blockquote>") == 1
+    mathjax_src = publish._exporter().mathjax_url
+    assert mathjax_src in page and mathjax_src in (tmp_path / "site" / "02_b.html").read_text()
     assert (tmp_path / "site" / "01_a.html").is_file() and (tmp_path / "site" / "02_b.html").is_file()
     thumb = (tmp_path / "site" / "thumbnails" / "01_a.png").read_bytes()
     assert thumb == base64.b64decode(first.cells[2].outputs[0]["data"]["image/png"])  # the tagged one
