@@ -146,7 +146,7 @@ def _title_and_summary(notebook: nbformat.NotebookNode) -> tuple[str, str, str]:
         The cell's first heading.
     summary : str
         The first paragraph after it (with the one after that when the first is a quotation),
-        without a last sentence that ends in a colon.
+        without a last sentence that runs on (ending in a colon, or in nothing).
     contents : str
         The cell's last list: in every notebook, what it shows, section by section.
     """
@@ -160,8 +160,9 @@ def _title_and_summary(notebook: nbformat.NotebookNode) -> tuple[str, str, str]:
         lists = [p for p in paragraphs if _LIST_ITEM.match(p)]
         text = [p for p in paragraphs if not _LIST_ITEM.match(p)]
         summary = "\n\n".join(text[:2] if text and text[0].startswith(">") else text[:1])
-        # A closing sentence such as "The lecture gives two answers:" announces what the card omits.
-        summary = re.sub(r"([.?!]\**)\s+[^.?!]*:$", r"\1", summary)
+        # A last sentence that runs on into what the card omits ("The lecture gives two answers:",
+        # or one completed by a displayed formula) is left out.
+        summary = re.sub(r"([.?!]\**)\s+[^.?!]*[^.?!*]$", r"\1", summary)
         return title, summary, lists[-1] if lists else ""
     return "", "", ""
 
