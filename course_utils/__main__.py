@@ -137,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
                      help="reuse the executed copies in DIR that are fresher than the notebooks "
                           "(make test records them) instead of running those notebooks again")
     args = parser.parse_args(argv)
+    if args.command in ("check", "prefetch"):
+        import course_utils
+
+        # Both load Keras models: without this, TensorFlow's C++ start-up notices open the report.
+        course_utils.setup(verbose=False)
     if args.command == "status":
         data.status()
         return 0

@@ -1,5 +1,6 @@
 """The command line, ``python -m course_utils {prefetch,status}``."""
 
+import os
 import subprocess
 import sys
 import urllib.error
@@ -49,3 +50,14 @@ def test_the_module_runs_as_a_program():
     wrong = subprocess.run([sys.executable, "-m", "course_utils", "fetch-all"],
                            capture_output=True, text=True)
     assert wrong.returncode == 2 and "invalid choice" in wrong.stderr
+
+
+def test_check_prints_its_table_without_tensorflow_start_up_notices(tmp_path):
+    env = {**os.environ, "COURSE_DATA_DIR": str(tmp_path / "course"),
+           "KERAS_HOME": str(tmp_path / "keras")}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    result = subprocess.run([sys.executable, "-m", "course_utils", "check"], capture_output=True,
+                            text=True, env=env)
+    assert result.returncode == 1  # empty caches: models and weights are missing
+    assert "FAIL  model course_cnn_mnist" in result.stdout
+    assert "oneDNN" not in result.stderr and "absl" not in result.stderr, result.stderr
