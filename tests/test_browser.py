@@ -11,7 +11,9 @@ Without Playwright or Chromium the tests are skipped with a message saying what 
 with ``COURSE_REQUIRE_BROWSER=1`` (as CI sets it) they fail instead.
 """
 
+import base64
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -55,6 +57,8 @@ if _reason:
                     pytrace=False)
     pytest.skip(f"browser tests skipped: {_reason}", allow_module_level=True)
 
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 
@@ -201,6 +205,28 @@ def image_digest(widget) -> str:
     return hashlib.sha256(sources.encode()).hexdigest()
 
 
+def figures_painted(widget, deadline: float) -> bool:
+    """Wait until every figure of the widget is decoded, ready to be painted (a screenshot taken
+    as soon as the new ``<img>`` is in the page can still show the empty space it will fill)."""
+    while time.monotonic() < deadline:
+        decoded = widget.locator("img").evaluate_all(
+            "imgs => Promise.all(imgs.map(i => i.decode().then(() => true, () => false)))")
+        if decoded and all(decoded):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def blank_figures(widget) -> int:
+    """How many of the widget's figures are a single flat colour (drawn, but empty)."""
+    sources = widget.locator("img").evaluate_all("imgs => imgs.map(i => i.src)")
+    blank = 0
+    for src in sources:
+        with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as figure:
+            blank += np.ptp(np.asarray(figure.convert("RGB"))) == 0
+    return blank
+
+
 @pytest.mark.parametrize("path", widget_notebooks(), ids=lambda p: p.stem)
 def test_widgets_render_and_respond(lab, page, path, latencies):
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -228,6 +254,8 @@ def test_widgets_render_and_respond(lab, page, path, latencies):
             widget.locator("img").first.wait_for(timeout=120_000)
         before = image_digest(widget)
         assert widget.locator("img").count() > 0, f"{path.name} widget {i} draws no figure"
+        assert figures_painted(widget, time.monotonic() + 30), f"{path.name} widget {i}: no figure"
+        assert not blank_figures(widget), f"{path.name} widget {i} draws an empty figure"
         widget.screenshot(path=str(SHOTS / f"{path.stem}_widget{i}_before.png"))
         widget.locator(".noUi-handle").first.focus()
         moved = time.monotonic()
@@ -239,10 +267,13 @@ def test_widgets_render_and_respond(lab, page, path, latencies):
         while ((image_digest(widget) == before or not widget.locator("img").count())
                and time.monotonic() < deadline):
             time.sleep(0.05)
+        painted = figures_painted(widget, deadline)
         latencies.append((f"{path.stem} widget {i}", time.monotonic() - moved))
         widget.screenshot(path=str(SHOTS / f"{path.stem}_widget{i}_after.png"))
-        assert widget.locator("img").count() and image_digest(widget) != before, (
+        assert painted and image_digest(widget) != before, (
             f"{path.name} widget {i}: moving the slider did not draw a new figure")
+        assert not blank_figures(widget), (
+            f"{path.name} widget {i}: moving the slider drew an empty figure")
 
 
 def test_slides_show_the_first_three(lab, page):

@@ -37,6 +37,9 @@ def shown(view: Callable[..., Figure]) -> Callable[..., None]:
         from IPython.display import display
 
         fig = view(*args, **kwargs)
+        # Lay the figure out before its first render: in JupyterLab, 02's hidden-unit view, built
+        # in a slider callback right after training, otherwise rendered as an empty canvas.
+        fig.draw_without_rendering()
         display(fig)
         plt.close(fig)
 
