@@ -137,7 +137,7 @@ def student_edition(out_dir: str | Path, src_dir: str | Path = NOTEBOOKS_DIR) ->
 _LIST_ITEM = re.compile(r"(\*|-|\d+\.) ")
 
 
-def _title_and_summary(notebook: nbformat.NotebookNode) -> tuple[str, str, str]:
+def _card_markdown(notebook: nbformat.NotebookNode) -> tuple[str, str, str]:
     """What the index says of a notebook, as Markdown, from its first Markdown cell.
 
     Returns
@@ -249,7 +249,7 @@ def build_site(out_dir: str | Path, executed: dict[str, nbformat.NotebookNode]) 
         stem = Path(name).stem
         body, _ = exporter.from_notebook_node(notebook)
         (out_dir / f"{stem}.html").write_text(body, encoding="utf-8")
-        title, summary, contents = _title_and_summary(notebook)
+        title, summary, contents = _card_markdown(notebook)
         thumb = _thumbnail(notebook)
         image = ""
         if thumb is not None:

@@ -1,4 +1,4 @@
-"""The command line, ``python -m course_utils {prefetch,status}``."""
+"""The command line, ``python -m course_utils {prefetch,status,check}``."""
 
 import os
 import subprocess
