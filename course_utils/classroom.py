@@ -77,6 +77,25 @@ def _version_checks() -> list[Check]:
     return checks
 
 
+def _kernel_check() -> Check:
+    """ipykernel 7 with JupyterLab >= 4.4 runs widget callbacks beside the main thread.
+
+    JupyterLab then sends widget messages to the kernel's subshells, each served by its own thread;
+    pyplot is not thread-safe, and a figure drawn by two threads at once comes out blank.
+    """
+    try:
+        installed = version("ipykernel")
+    except PackageNotFoundError:
+        return Check("ipykernel", False, "not installed: pip install -r requirements.txt")
+    if int(installed.split(".")[0]) < 7:
+        return Check("ipykernel", True, installed)
+    return Check("ipykernel", False,
+                 f"{installed}: with JupyterLab >= 4.4 widget callbacks run on two threads and "
+                 "sliders can draw blank figures; pip install -r requirements.txt (ipykernel 6), or "
+                 "in JupyterLab's Settings Editor set Kernels > 'Kernel Comms over subshells' to "
+                 "Disabled")
+
+
 def _gpu_check() -> Check:
     import tensorflow as tf
 
@@ -154,8 +173,8 @@ def _run_time_checks(budget_s: float) -> list[Check]:
 
 
 def readiness(budget_s: float = 300) -> list[Check]:
-    """Every check of the table, in order: versions, GPU, data, weights, models, run times."""
-    return (_version_checks() + [_gpu_check()] + _data_checks() + _pretrained_checks()
+    """Every check of the table, in order: versions, the kernel, GPU, data, weights, models, run times."""
+    return (_version_checks() + [_kernel_check(), _gpu_check()] + _data_checks() + _pretrained_checks()
             + _model_checks() + _run_time_checks(budget_s))
 
 

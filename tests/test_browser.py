@@ -217,12 +217,20 @@ def figures_painted(widget, deadline: float) -> bool:
     return False
 
 
-def has_blank_figure(widget) -> bool:
-    """Whether one of the widget's figures is a single flat colour (drawn, but empty)."""
+def blank_figures(widget, name: str) -> list[str]:
+    """The widget's figures that are a single flat colour (drawn, but empty), described; each is
+    saved under ``SHOTS`` as ``<name>_blank<k>.png`` to look at."""
     sources = widget.locator("img").evaluate_all("imgs => imgs.map(i => i.src)")
-    pixels = [np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB"))
-              for src in sources]
-    return any(np.ptp(p) == 0 for p in pixels)
+    blank = []
+    for k, src in enumerate(sources):
+        png = base64.b64decode(src.split(",", 1)[1])
+        image = Image.open(io.BytesIO(png))
+        pixels = np.asarray(image.convert("RGBA"))
+        if np.ptp(pixels.reshape(-1, 4), axis=0).max() == 0:
+            (SHOTS / f"{name}_blank{k}.png").write_bytes(png)
+            blank.append(f"figure {k} of {len(sources)}: {image.size[0]} x {image.size[1]} {image.mode}, "
+                         f"every pixel {tuple(pixels[0, 0])}")
+    return blank
 
 
 @pytest.mark.parametrize("path", widget_notebooks(), ids=lambda p: p.stem)
@@ -253,7 +261,8 @@ def test_widgets_render_and_respond(lab, page, path, latencies):
         before = image_digest(widget)
         assert widget.locator("img").count() > 0, f"{path.name} widget {i} draws no figure"
         assert figures_painted(widget, time.monotonic() + 30), f"{path.name} widget {i}: no figure"
-        assert not has_blank_figure(widget), f"{path.name} widget {i} draws an empty figure"
+        blank = blank_figures(widget, f"{path.stem}_widget{i}_before")
+        assert not blank, f"{path.name} widget {i} draws an empty figure: {blank}"
         widget.screenshot(path=str(SHOTS / f"{path.stem}_widget{i}_before.png"))
         widget.locator(".noUi-handle").first.focus()
         moved = time.monotonic()
@@ -270,8 +279,8 @@ def test_widgets_render_and_respond(lab, page, path, latencies):
         widget.screenshot(path=str(SHOTS / f"{path.stem}_widget{i}_after.png"))
         assert painted and image_digest(widget) != before, (
             f"{path.name} widget {i}: moving the slider did not draw a new figure")
-        assert not has_blank_figure(widget), (
-            f"{path.name} widget {i}: moving the slider drew an empty figure")
+        blank = blank_figures(widget, f"{path.stem}_widget{i}_after")
+        assert not blank, f"{path.name} widget {i}: moving the slider drew an empty figure: {blank}"
 
 
 def test_slides_show_the_first_three(lab, page):

@@ -187,11 +187,21 @@ def test_readiness_table_passes_and_fails_as_it_should(tmp_path, monkeypatch, ca
     assert items[0] == "Python" and "GPU" in items and "dataset mnist_subset" in items
     assert any(i.startswith("run time 01_") for i in items)
     assert next(c for c in checks if c.item == "dataset mnist_subset").ok
+    assert next(c for c in checks if c.item == "ipykernel").ok, "requirements.txt pins ipykernel 6"
     # An empty model cache: the shared course CNNs are missing and say how to get them.
     missing = next(c for c in checks if c.item == "model course_cnn_mnist")
     assert not missing.ok and "prefetch" in missing.detail
     assert classroom.print_table(checks) is False
     assert "FAIL  model course_cnn_mnist" in capsys.readouterr().out
+
+
+def test_the_kernel_check_fails_on_ipykernel_7_and_says_what_to_do(monkeypatch):
+    installed = {"ipykernel": "7.4.0"}
+    monkeypatch.setattr(classroom, "version", lambda package: installed[package])
+    check = classroom._kernel_check()
+    assert not check.ok and "blank figures" in check.detail and "ipykernel 6" in check.detail
+    installed["ipykernel"] = "6.31.0"
+    assert classroom._kernel_check() == classroom.Check("ipykernel", True, "6.31.0")
 
 
 def test_run_times_are_recorded_and_checked_against_the_budget(tmp_path, monkeypatch):

@@ -214,10 +214,13 @@ def test_every_slider_value_is_accepted_by_the_view(camera):
 
 
 def test_shown_displays_once_closes_and_keeps_the_signature(camera, monkeypatch):
-    displayed = []
-    monkeypatch.setattr("IPython.display.display", displayed.append)
+    displayed = []  # (figure, still open in pyplot when displayed)
+    monkeypatch.setattr("IPython.display.display",
+                        lambda fig: displayed.append((fig, plt.fignum_exists(fig.number))))
     wrapped = shown(edge_view)
     assert inspect.signature(wrapped) == inspect.signature(edge_view)
     assert wrapped(camera, theta=45.0) is None
     assert len(displayed) == 1
-    assert not plt.fignum_exists(displayed[0].number)
+    # Closed before it is displayed: pyplot never draws it a second time (or from another thread).
+    fig, open_when_displayed = displayed[0]
+    assert fig.axes and not open_when_displayed and not plt.fignum_exists(fig.number)

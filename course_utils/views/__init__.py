@@ -25,11 +25,11 @@ __all__ = ["shown"]
 
 
 def shown(view: Callable[..., Figure]) -> Callable[..., None]:
-    """Wrap a view function for ``interact``: draw, display once, close.
+    """Wrap a view function for ``interact``: draw, close, display once.
 
-    Without closing, the inline backend would show the pyplot figure a second time (and keep
-    every figure drawn while a slider moves in memory). The wrapper keeps ``view``'s signature,
-    which ``interact`` reads to build its widgets.
+    The figure is closed (removed from pyplot) before it is displayed: the inline backend would
+    otherwise show it a second time, and keep every figure drawn while a slider moves in memory.
+    The wrapper keeps ``view``'s signature, which ``interact`` reads to build its widgets.
     """
 
     @functools.wraps(view)
@@ -37,10 +37,7 @@ def shown(view: Callable[..., Figure]) -> Callable[..., None]:
         from IPython.display import display
 
         fig = view(*args, **kwargs)
-        # Lay the figure out before its first render: in JupyterLab, 02's hidden-unit view, built
-        # in a slider callback right after training, otherwise rendered as an empty canvas.
-        fig.draw_without_rendering()
-        display(fig)
         plt.close(fig)
+        display(fig)
 
     return draw_and_display
