@@ -1,6 +1,7 @@
 """Is this machine ready for class? ``python -m course_utils check`` prints one pass/fail table.
 
-It checks the versions in use against the pinned ones, says whether TensorFlow sees a GPU, checks
+It checks the versions in use against the pinned ones (and that the kernel runs widget callbacks on
+one thread, see :func:`_kernel_check`), says whether TensorFlow sees a GPU, checks
 that every dataset, pretrained network and shared trained model is on disk (nothing would need a
 download in class), and lists the run time of each notebook measured on this machine (recorded
 by ``make test`` or ``python -m course_utils site``; ``--measure`` runs them now).
