@@ -229,7 +229,7 @@ def blank_figures(widget, name: str) -> list[str]:
         if np.ptp(pixels.reshape(-1, 4), axis=0).max() == 0:
             (SHOTS / f"{name}_blank{k}.png").write_bytes(png)
             blank.append(f"figure {k} of {len(sources)}: {image.size[0]} x {image.size[1]} {image.mode}, "
-                         f"every pixel {tuple(pixels[0, 0])}")
+                         f"every pixel RGBA {tuple(int(v) for v in pixels[0, 0])}")
     return blank
 
 
